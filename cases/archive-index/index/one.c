@@ -1,0 +1,4 @@
+int lib_one(int x)
+{
+	return 2 * x;
+}

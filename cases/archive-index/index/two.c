@@ -1,0 +1,4 @@
+int lib_two(int x)
+{
+	return 2 * x;
+}

@@ -1,0 +1,1 @@
+"""lto-conformance: does a C toolchain really do link-time optimization right?"""

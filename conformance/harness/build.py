@@ -1,0 +1,287 @@
+"""Compile, archive and link probes, with a content-addressed step cache.
+
+Each step (one compiler, archiver or linker call) is keyed by the identity
+of the tool that runs it, its argv, its environment and the content of the
+files it reads. On a hit the files the step produced are hard-linked into the
+build folder and its original record (exit code, output, time, peak RSS)
+is returned, so a rerun on an unchanged toolchain runs no tool at all while
+reports still carry the figures that were really measured. Entries are
+written to a private folder and renamed into place, which keeps concurrent
+``pytest -n`` workers safe: the first rename wins, the rest discard theirs.
+Steps reach the cache only when they finished (pass or fail), never when
+they timed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .cases import Case
+from .process import DEFAULT_TIMEOUT, Step, run
+from .toolchain import Tool, Toolchain
+
+BUILD_PLACEHOLDER = "@BUILD@"
+CACHE_FORMAT = "1"
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            out[str(path.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+@dataclass
+class StepCache:
+    """Where step results live; ``None`` root disables caching."""
+
+    root: Path | None
+
+    def key(self, tool: Tool, argv: Sequence[str], folder: Path, inputs: Iterable[str], env: Mapping[str, str]) -> str:
+        def norm(text: str) -> str:
+            return text.replace(str(folder), BUILD_PLACEHOLDER)
+
+        h = hashlib.sha256()
+        parts = [CACHE_FORMAT, tool.identity, *map(norm, argv), "--env--"]
+        parts += [f"{k}={norm(v)}" for k, v in sorted(env.items())]
+        parts.append("--inputs--")
+        for name in sorted(set(inputs)):
+            parts.append(f"{name}={_file_digest(folder / name)}")
+        h.update("\0".join(parts).encode())
+        return h.hexdigest()
+
+    def load(self, key: str, folder: Path) -> Step | None:
+        if self.root is None:
+            return None
+        entry = self.root / "steps" / key[:2] / key
+        record = entry / "step.json"
+        if not record.is_file():
+            return None
+        data = json.loads(record.read_text())
+        for name in data.pop("files"):
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.unlink()
+            try:
+                os.link(entry / "files" / name, target)
+            except OSError:
+                shutil.copy2(entry / "files" / name, target)
+        data["argv"] = tuple(a.replace(BUILD_PLACEHOLDER, str(folder)) for a in data["argv"])
+        data["cwd"] = folder
+        data["env"] = {k: v.replace(BUILD_PLACEHOLDER, str(folder)) for k, v in data["env"].items()}
+        data["output"] = data["output"].replace(BUILD_PLACEHOLDER, str(folder))
+        return Step(**data, cached=True)
+
+    def store(self, key: str, step: Step, folder: Path, produced: Iterable[str]) -> None:
+        if self.root is None or step.timed_out:
+            return
+        final = self.root / "steps" / key[:2] / key
+        if final.exists():
+            return
+        scratch = self.root / "tmp" / uuid.uuid4().hex
+        (scratch / "files").mkdir(parents=True)
+        names = sorted(produced)
+        for name in names:
+            dest = scratch / "files" / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / name, dest)
+        record = asdict(step)
+        record.pop("cached")
+        record["cwd"] = BUILD_PLACEHOLDER
+        record["argv"] = [a.replace(str(folder), BUILD_PLACEHOLDER) for a in step.argv]
+        record["env"] = {k: v.replace(str(folder), BUILD_PLACEHOLDER) for k, v in step.env.items()}
+        record["output"] = step.output.replace(str(folder), BUILD_PLACEHOLDER)
+        record["files"] = names
+        (scratch / "step.json").write_text(json.dumps(record))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(scratch, final)
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class Builder:
+    """Runs steps in one build folder; every step is kept for the reproducer."""
+
+    folder: Path
+    cache: StepCache
+    steps: list[Step] = field(default_factory=list)
+    timeout: float = DEFAULT_TIMEOUT
+
+    def step(
+        self,
+        tool: Tool,
+        args: Sequence[str],
+        *,
+        inputs: Iterable[str],
+        env: Mapping[str, str] | None = None,
+        cacheable: bool = True,
+        timeout: float | None = None,
+    ) -> Step:
+        """Run ``tool args`` in the folder, or take its result from the cache."""
+        argv = [*tool.argv, *args]
+        env = dict(env or {})
+        inputs = list(inputs)
+        key = self.cache.key(tool, argv, self.folder, inputs, env) if cacheable else ""
+        result = self.cache.load(key, self.folder) if cacheable else None
+        if result is None:
+            before = _snapshot(self.folder)
+            result = run(argv, cwd=self.folder, env=env, timeout=timeout or self.timeout)
+            after = _snapshot(self.folder)
+            produced = [name for name, stamp in after.items() if before.get(name) != stamp]
+            if cacheable:
+                self.cache.store(key, result, self.folder, produced)
+        self.steps.append(result)
+        return result
+
+    def reproducer(self, directory_hint: str | None = None) -> str:
+        lines = [f"$ cd {directory_hint}"] if directory_hint else []
+        lines += [s.shell() for s in self.steps]
+        return "\n".join(lines)
+
+
+@dataclass
+class CaseBuild:
+    """The outcome of building one case in one variant (``lto`` or ``control``)."""
+
+    case: Case
+    variant: str
+    folder: Path
+    steps: list[Step]
+    objects: dict[str, str]
+    archive: str | None
+    output: str | None
+    failed: Step | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def reproducer(self) -> str:
+        return "\n".join([f"$ cd {self.case.path_for_humans}", *(s.shell() for s in self.steps)])
+
+
+def object_name(source: str) -> str:
+    return Path(source).with_suffix(".o").name
+
+
+def stage_case(case: Case, folder: Path) -> None:
+    """Hard-link the case's files into a fresh build folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in case.directory.iterdir():
+        if item.is_file() and item.name != "case.toml":
+            target = folder / item.name
+            if not target.exists():
+                try:
+                    os.link(item, target)
+                except OSError:
+                    shutil.copy2(item, target)
+
+
+def case_inputs(case: Case) -> list[str]:
+    """Every file of the case folder: sources and the headers they include."""
+    return sorted(p.name for p in case.directory.iterdir() if p.is_file() and p.name != "case.toml")
+
+
+def build_case(
+    case: Case,
+    toolchain: Toolchain,
+    variant: str,
+    workspace: Path,
+    cache: StepCache,
+    *,
+    link_flags: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    archiver: Tool | None = None,
+    cacheable: bool = True,
+    tag: str = "",
+) -> CaseBuild:
+    """Compile each source, archive if asked, link; stop at the first failure.
+
+    ``variant`` is ``lto`` (the case's LTO flags at compile and link) or
+    ``control`` (the same build without them), so every property can compare.
+    """
+    lto = variant == "lto"
+    suffix = f"-{tag}" if tag else ""
+    folder = workspace / f"{toolchain.identity}-{case.property}-{case.name}-{variant}{suffix}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    stage_case(case, folder)
+    builder = Builder(folder, cache)
+    lto_flags = case.lto_flags_for(toolchain.family) if lto else ()
+    objects: dict[str, str] = {}
+    base_inputs = case_inputs(case)
+
+    def finish(failed: Step | None, archive: str | None = None, output: str | None = None) -> CaseBuild:
+        return CaseBuild(case, variant, folder, builder.steps, objects, archive, output, failed)
+
+    for source in case.sources:
+        per_file = case.file_flags(source)
+        obj = object_name(source)
+        flags = [*toolchain.cflags, *case.cflags, *(lto_flags if per_file.lto else ()), *per_file.cflags]
+        step = builder.step(
+            toolchain.cc, [*flags, "-c", source, "-o", obj], inputs=base_inputs, env=env, cacheable=cacheable
+        )
+        if not step.ok:
+            return finish(step)
+        objects[source] = obj
+    link_inputs = [objects[s] for s in case.sources]
+    archive = None
+    if case.archive:
+        archive = case.archive.name
+        members = [objects[s] for s in case.archive.members]
+        ops = "rcsT" if case.archive.thin else "rcs"
+        step = builder.step(archiver or toolchain.ar, [ops, archive, *members], inputs=members, cacheable=cacheable)
+        if not step.ok:
+            return finish(step, archive)
+        link_inputs = [o for o in link_inputs if o not in members] + [archive]
+    if case.link == "none":
+        return finish(None, archive)
+    output = "prog" if case.link == "exe" else "combined.o"
+    kind = ["-r"] if case.link == "relocatable" else []
+    archive_inputs = [objects[s] for s in case.archive.members] if case.archive else []
+    args = [
+        *toolchain.cflags,
+        *case.cflags,
+        *lto_flags,
+        *toolchain.linker_flags,
+        *toolchain.ldflags,
+        *case.ldflags,
+        *link_flags,
+        *kind,
+        *link_inputs,
+        "-o",
+        output,
+    ]
+    step = builder.step(
+        toolchain.cc, args, inputs=[*link_inputs, *archive_inputs], env=env, cacheable=cacheable, timeout=None
+    )
+    return finish(None if step.ok else step, archive, output)
+
+
+def run_program(build: CaseBuild, timeout: float = 20.0) -> Step:
+    """Run the linked program (native toolchains only); not cached: it is the proof."""
+    assert build.output
+    return run([f"./{build.output}"], cwd=build.folder, timeout=timeout)

@@ -1,0 +1,121 @@
+"""The property registry: one entry per stable property name.
+
+A ``Property`` names what it proves, which other properties it stands on
+(``requires``: when one of those fails for a toolchain, this one is skipped
+with that reason, so one root cause gives one failure), which expectation
+keys its cases may use, and the function that checks one case. ``evaluate``
+is the single entry point used by the pytest layer and by the self-tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..build import StepCache
+from ..cases import Case, load_cases
+from ..toolchain import Toolchain
+from ..verdict import FAIL, PASS, SKIP, Findings, Verdict
+
+CheckFunction = Callable[["Context", Case, Findings], str]
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    summary: str
+    check: CheckFunction
+    expect_schema: Mapping[str, type]
+    requires: tuple[str, ...] = ()
+
+
+REGISTRY: dict[str, Property] = {}
+
+
+def register(
+    name: str, summary: str, schema: Mapping[str, type], requires: tuple[str, ...] = ()
+) -> Callable[[CheckFunction], CheckFunction]:
+    def wrap(function: CheckFunction) -> CheckFunction:
+        REGISTRY[name] = Property(name, summary, function, dict(schema), requires)
+        return function
+
+    return wrap
+
+
+@dataclass
+class Context:
+    """Everything a check needs besides the case: toolchain, folders, cache."""
+
+    toolchain: Toolchain
+    workspace: Path
+    cache: StepCache
+    cases_root: Path
+    facts: dict[str, Verdict | None] = field(default_factory=dict)
+
+    def cases(self, property_name: str) -> list[Case]:
+        return load_cases(self.cases_root, property_name, REGISTRY[property_name].expect_schema)
+
+
+class Skip(Exception):
+    """Raised inside a check when the toolchain cannot have the property."""
+
+
+def _applies(ctx: Context, case: Case) -> str | None:
+    t = ctx.toolchain
+    return case.requires.unmet(t.family, t.version, t.linker, t.runs_natively)
+
+
+def prerequisite_failure(ctx: Context, name: str) -> Verdict | None:
+    """The first failing verdict of property ``name`` for this toolchain, if any."""
+    if name not in ctx.facts:
+        ctx.facts[name] = None
+        for case in ctx.cases(name):
+            verdict = evaluate(ctx, name, case)
+            if verdict.outcome == FAIL:
+                ctx.facts[name] = verdict
+                break
+            if verdict.outcome == SKIP and verdict.reason.startswith("needs property"):
+                ctx.facts[name] = verdict
+                break
+    return ctx.facts[name]
+
+
+def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
+    """Check one case of one property for ctx's toolchain."""
+    prop = REGISTRY[name]
+    verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
+    unmet = _applies(ctx, case)
+    if unmet:
+        verdict.outcome, verdict.reason = SKIP, f"case does not apply: {unmet}"
+        return verdict
+    for required in prop.requires:
+        failed = prerequisite_failure(ctx, required)
+        if failed is not None:
+            verdict.outcome = SKIP
+            verdict.reason = f"needs property {required}, which does not hold here: {failed.first_problem}"
+            return verdict
+    findings = Findings()
+    try:
+        verdict.reproducer = prop.check(ctx, case, findings)
+    except Skip as exc:
+        verdict.outcome, verdict.reason = SKIP, str(exc)
+        verdict.info = findings.info
+        return verdict
+    verdict.problems = findings.problems
+    verdict.info = findings.info
+    verdict.notes = findings.notes
+    if findings.problems:
+        verdict.outcome = FAIL
+    return verdict
+
+
+def load_all() -> dict[str, Property]:
+    """Import every property module so the registry is complete."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "evidence":
+            importlib.import_module(f"{__name__}.{module.name}")
+    return REGISTRY

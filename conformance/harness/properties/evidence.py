@@ -1,0 +1,174 @@
+"""Evidence shared by several properties: builds, plugin traces, programs.
+
+Each helper turns a build into facts and records what did not match in
+``Findings``; the property modules decide which facts they need.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import dwarf, elf
+from ..build import CaseBuild, build_case, run_program
+from ..cases import Case
+from ..verdict import Findings
+from . import Context
+
+GCC_RESOLUTION_LINE = re.compile(r"^\s*\d+\s+\S+\s+(?P<resolution>[A-Z_]+)\s+(?P<symbol>\S+)")
+LLVM_RESOLUTION_LINE = re.compile(r"^-r=(?P<file>[^,]*),(?P<symbol>[^,]+),(?P<flags>\w*)$")
+
+
+def build(ctx: Context, case: Case, variant: str, **options: Any) -> CaseBuild:
+    return build_case(case, ctx.toolchain, variant, ctx.workspace, ctx.cache, **options)
+
+
+def succeeded(result: CaseBuild, findings: Findings) -> bool:
+    """Record a failed build as the problem; the failing command says why."""
+    if result.failed is None:
+        return True
+    findings.expect(
+        False,
+        f"the {result.variant} build to succeed",
+        "a step failed:\n" + _indent(result.failed.describe_failure()),
+        where=result.variant,
+    )
+    return False
+
+
+def _indent(text: str) -> str:
+    return "\n".join("            " + line for line in text.splitlines())
+
+
+@dataclass(frozen=True)
+class PluginTrace:
+    """What the LTO plugin left behind with save-temps: the proof it ran."""
+
+    resolution_file: str | None
+    resolved: Mapping[str, str]
+    lto_outputs: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.resolution_file is None:
+            return "no resolution file and no LTRANS output: the plugin did not run"
+        return (
+            f"{self.resolution_file} resolves {len(self.resolved)} symbols; "
+            f"LTO output: {', '.join(self.lto_outputs) or 'none'}"
+        )
+
+
+def plugin_trace(result: CaseBuild) -> PluginTrace:
+    """Read GCC's ``<out>.res`` or LLVM's ``<out>.resolution.txt``."""
+    out = result.output or "prog"
+    folder = result.folder
+    resolved: dict[str, str] = {}
+    gcc_res, llvm_res = folder / f"{out}.res", folder / f"{out}.resolution.txt"
+    chosen: Path | None = None
+    if gcc_res.is_file():
+        chosen = gcc_res
+        for line in gcc_res.read_text(errors="replace").splitlines():
+            match = GCC_RESOLUTION_LINE.match(line)
+            if match:
+                resolved[match["symbol"]] = match["resolution"]
+    elif llvm_res.is_file():
+        chosen = llvm_res
+        for line in llvm_res.read_text(errors="replace").splitlines():
+            match = LLVM_RESOLUTION_LINE.match(line.strip())
+            if match and "p" in match["flags"]:
+                resolved[match["symbol"]] = match["flags"]
+    patterns = (f"{out}.ltrans*.o", f"{out}*.lto.o", f"{out}*.precodegen.bc")
+    outputs = sorted({p.name for pattern in patterns for p in folder.glob(pattern)})
+    return PluginTrace(chosen.name if chosen else None, resolved, tuple(outputs))
+
+
+def check_plugin_ran(result: CaseBuild, symbols: Sequence[str], findings: Findings) -> PluginTrace:
+    trace = plugin_trace(result)
+    missing = [s for s in symbols if s not in trace.resolved]
+    findings.expect(
+        trace.resolution_file is not None and not missing and bool(trace.lto_outputs),
+        f"the linker plugin to resolve {', '.join(symbols)} from IR and emit LTRANS output",
+        trace.describe() + (f"; not resolved: {', '.join(missing)}" if missing and trace.resolution_file else ""),
+    )
+    return trace
+
+
+def check_plugin_idle(result: CaseBuild, symbols: Sequence[str], findings: Findings) -> None:
+    """Negative control: without -flto the plugin must have nothing to resolve."""
+    trace = plugin_trace(result)
+    seen = [s for s in symbols if s in trace.resolved]
+    findings.expect(
+        not seen and not trace.lto_outputs,
+        "no IR resolution and no LTRANS output without -flto",
+        trace.describe(),
+        where="control",
+    )
+
+
+def check_program_runs(ctx: Context, case: Case, result: CaseBuild, findings: Findings) -> None:
+    """Where the program can run here, it must print what the case says."""
+    if case.run_stdout is None or case.link != "exe" or not ctx.toolchain.runs_natively or not result.ok:
+        return
+    step = run_program(result)
+    findings.expect(
+        step.returncode == case.run_exit and step.output == case.run_stdout,
+        f"./{result.output} to exit {case.run_exit} printing {case.run_stdout!r}",
+        f"exit {step.returncode}, printed {step.output!r}",
+        where=result.variant,
+    )
+
+
+def check_binary_content(result: CaseBuild, table: Mapping[str, Any], findings: Findings) -> None:
+    """Generic expectations on the linked output: symbols, strings, inlining."""
+    if not result.ok or not result.output:
+        return
+    path = result.path(result.output)
+    where = result.variant
+    names = {s.name for s in elf.symbols_of(path) if s.defined}
+    for symbol in table.get("absent", []):
+        findings.expect(symbol not in names, f"no symbol {symbol} in {result.output}", f"{symbol} is defined", where)
+    for symbol in table.get("present", []):
+        findings.expect(symbol in names, f"symbol {symbol} in {result.output}", f"{symbol} is not defined", where)
+    for text in table.get("absent_strings", []):
+        findings.expect(
+            not elf.contains_bytes(path, text.encode()),
+            f"string {text!r} gone from {result.output}",
+            "it is still in an allocated section",
+            where,
+        )
+    for text in table.get("present_strings", []):
+        findings.expect(
+            elf.contains_bytes(path, text.encode()),
+            f"string {text!r} in {result.output}",
+            "it is not in any allocated section",
+            where,
+        )
+    if "inlined" in table:
+        edges = [e for e in dwarf.inlined_edges(path) if e.cross_file]
+        wanted = table["inlined"]
+        for item in wanted:
+            hit = [e for e in edges if e.callee == item["callee"] and e.caller == item["into"]]
+            findings.expect(
+                bool(hit),
+                f"{item['callee']} ({item['from_file']}) inlined into {item['into']}",
+                _describe_edges(edges, item["into"]),
+                where,
+            )
+        if not wanted:
+            findings.expect(
+                not edges,
+                "no cross-file inlining",
+                "; ".join(f"{e.callee} ({e.callee_file}) inlined into {e.caller} ({e.caller_file})" for e in edges),
+                where,
+            )
+
+
+def _describe_edges(edges: Sequence[dwarf.InlineEdge], caller: str) -> str:
+    mine = [e for e in edges if e.caller == caller]
+    if mine:
+        return "into " + caller + " only: " + ", ".join(f"{e.callee} ({e.callee_file})" for e in mine)
+    return f"no cross-file DW_TAG_inlined_subroutine under {caller}" + (
+        f" (other cross-file edges: {', '.join(f'{e.callee}->{e.caller}' for e in edges)})" if edges else ""
+    )

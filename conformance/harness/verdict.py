@@ -1,0 +1,74 @@
+"""What a property check concludes, and how a person reads it.
+
+A ``Verdict`` carries the outcome, every expected/found pair that went
+wrong, the exact commands to reproduce it, and figures or facts worth a
+report (``info``). ``Findings`` collects the pairs while a check runs so a
+single failure report names every problem, the negative control included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+
+@dataclass(frozen=True)
+class Problem:
+    expected: str
+    found: str
+    where: str = "lto"
+
+
+@dataclass
+class Findings:
+    """Expected/found pairs gathered by one check."""
+
+    problems: list[Problem] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def expect(self, ok: bool, expected: str, found: str, where: str = "lto") -> bool:
+        if not ok:
+            self.problems.append(Problem(expected, found, where))
+        return ok
+
+
+@dataclass
+class Verdict:
+    outcome: str
+    property: str
+    toolchain: str
+    case: str
+    problems: list[Problem] = field(default_factory=list)
+    reproducer: str = ""
+    reason: str = ""
+    why: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def first_problem(self) -> str:
+        if self.problems:
+            p = self.problems[0]
+            found = " ".join(line.strip() for line in p.found.splitlines()[:4])
+            return f"expected {p.expected}; found {found}"
+        return self.reason
+
+    def message(self) -> str:
+        """The failure text: property, toolchain, case, expected/found, commands."""
+        lines = [f"{self.property} [{self.toolchain}] {self.case}"]
+        for p in self.problems:
+            label = "" if p.where == "lto" else f"{p.where}: "
+            lines.append(f"  {label}expected: {p.expected}")
+            lines.append(f"  {' ' * len(label)}found:    {p.found}")
+        if self.reason and not self.problems:
+            lines.append(f"  {self.reason}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        if self.why:
+            lines.append(f"  why it matters: {self.why.strip()}")
+        if self.reproducer:
+            lines.append("  reproduce:")
+            lines.extend(f"  {line}" for line in self.reproducer.splitlines())
+        return "\n".join(lines)

@@ -1,0 +1,237 @@
+"""pytest glue: toolchains as parameters, verdicts as outcomes, reports.
+
+The harness decides; this module only maps its answers onto pytest: every
+``--toolchain`` (or the single --cc/$CC toolchain) and every case of a
+property become parameters, a ``Verdict`` becomes pass/skip/fail with its
+message, and known toolchain defects become strict xfails.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from .harness import known_failures, report
+from .harness.build import StepCache
+from .harness.errors import CaseError, UsageError
+from .harness.properties import Context, evaluate, load_all
+from .harness.toolchain import Toolchain, ToolchainSpec, resolve, spec_from_preset, split_command
+from .harness.verdict import FAIL, SKIP
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CASES_ROOT = PROJECT_ROOT / "cases"
+CONFORMANCE_DIR = Path(__file__).resolve().parent
+TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
+
+
+def _wants_conformance(config: pytest.Config) -> bool:
+    """Resolve toolchains only when conformance tests are going to run."""
+    args = config.args or [str(config.rootpath / p) for p in config.getini("testpaths")]
+    for arg in args:
+        path = Path(arg.split("::")[0]).resolve()
+        if path == CONFORMANCE_DIR or CONFORMANCE_DIR in path.parents or path in CONFORMANCE_DIR.parents:
+            return True
+    return False
+
+
+def _specs(config: pytest.Config) -> list[ToolchainSpec]:
+    opt = config.getoption
+    cflags, ldflags = shlex.split(opt("cflags") or ""), shlex.split(opt("ldflags") or "")
+    presets = opt("toolchain")
+    explicit = {name: opt(name) for name in ("cc", "ar", "nm", "ranlib", "fuse_ld") if opt(name)}
+    if presets:
+        if "cc" in explicit:
+            raise UsageError("--toolchain and --cc conflict: name the toolchain one way")
+        specs = []
+        for name in presets:
+            spec = spec_from_preset(name, cflags=cflags, ldflags=ldflags)
+            overrides = {k: split_command(v) for k, v in explicit.items() if k in ("ar", "nm", "ranlib")}
+            if "fuse_ld" in explicit:
+                overrides["fuse_ld"] = explicit["fuse_ld"]
+            specs.append(ToolchainSpec(**{**spec.__dict__, **overrides}))
+        return specs
+    cc_text = opt("cc") or os.environ.get("CC") or "cc"
+    origin = "--cc" if opt("cc") else ("$CC" if os.environ.get("CC") else "--cc (default cc)")
+    cc = split_command(cc_text)
+    if cc is None:
+        raise UsageError(f"{origin}: empty compiler command")
+    return [
+        ToolchainSpec(
+            cc=cc,
+            ar=split_command(opt("ar")),
+            nm=split_command(opt("nm")),
+            ranlib=split_command(opt("ranlib")),
+            fuse_ld=opt("fuse_ld"),
+            cflags=tuple(cflags),
+            ldflags=tuple(ldflags),
+            origin=origin,
+        )
+    ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[TOOLCHAINS] = []
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
+    if not _wants_conformance(config):
+        return
+    toolchains: list[Toolchain] = []
+    for spec in _specs(config):
+        try:
+            toolchains.append(resolve(spec))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    labels = [t.label for t in toolchains]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise pytest.UsageError(f"--toolchain: {', '.join(duplicates)} named more than once")
+    config.stash[TOOLCHAINS] = toolchains
+    for option in ("known_failures", "baseline"):
+        value = config.getoption(option)
+        if value and not Path(value).is_file():
+            raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
+    load_all()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [t.header() for t in config.stash.get(TOOLCHAINS, [])]
+    if lines:
+        lines.append(f"lto-conformance cache: {cache_root(config)}")
+    return lines
+
+
+def cache_root(config: pytest.Config) -> Path:
+    """--lto-cache, else $LTO_CONFORMANCE_CACHE, else pytest's own cache (cleared by --cache-clear)."""
+    chosen = config.getoption("lto_cache") or os.environ.get("LTO_CONFORMANCE_CACHE")
+    if chosen:
+        path = Path(chosen).expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    if config.cache is not None:
+        return Path(config.cache.mkdir("lto-conformance"))
+    fallback = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lto-conformance"
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def _property_of(function_name: str) -> str:
+    return function_name.removeprefix("test_").replace("_", "-")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "toolchain" in metafunc.fixturenames:
+        toolchains = metafunc.config.stash.get(TOOLCHAINS, [])
+        metafunc.parametrize("toolchain", toolchains, ids=[t.label for t in toolchains], scope="session")
+    if "case" in metafunc.fixturenames:
+        name = _property_of(metafunc.function.__name__)
+        prop = load_all().get(name)
+        if prop is None:
+            raise CaseError(f"{metafunc.function.__name__}: no property {name!r} is registered")
+        from .harness.cases import load_cases
+
+        cases = load_cases(CASES_ROOT, name, prop.expect_schema)
+        if not cases:
+            raise CaseError(f"cases/{name}/ holds no case: every property needs at least one")
+        metafunc.parametrize("case", cases, ids=[c.name for c in cases])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    entries = (
+        known_failures.load(Path(config.getoption("known_failures"))) if config.getoption("known_failures") else []
+    )
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or not item.nodeid.startswith(("conformance/", "conformance\\")):
+            continue
+        prop = _property_of(function.__name__)
+        item.add_marker(pytest.mark.property(prop))
+        callspec = getattr(item, "callspec", None)
+        toolchain = callspec.params.get("toolchain") if callspec else None
+        case = callspec.params.get("case") if callspec else None
+        if toolchain is None:
+            continue
+        entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, getattr(case, "name", None))
+        if entry is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known defect: {entry.reason}"))
+
+
+@pytest.fixture(scope="session")
+def lto_cache(pytestconfig: pytest.Config) -> Path:
+    """The suite's cache root (builds, unpacked kernel trees)."""
+    return cache_root(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def lto_context(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory, lto_cache: Path) -> Context:
+    """One context per toolchain: facts about prerequisites are shared by its tests."""
+    return Context(toolchain, tmp_path_factory.mktemp("builds"), StepCache(lto_cache), CASES_ROOT)
+
+
+@pytest.fixture
+def check_property(request: pytest.FixtureRequest, lto_context: Context, case, record_property):
+    """Evaluate the calling test's property on its case and turn the verdict into an outcome."""
+
+    def check() -> None:
+        __tracebackhide__ = True
+        name = _property_of(request.function.__name__)
+        verdict = evaluate(lto_context, name, case)
+        record_property("property", name)
+        record_property("toolchain", verdict.toolchain)
+        record_property("case", case.path_for_humans)
+        for key, value in verdict.info.items():
+            record_property(key, value)
+        if verdict.notes:
+            record_property("notes", verdict.notes)
+        if verdict.outcome == SKIP:
+            pytest.skip(verdict.reason)
+        if verdict.outcome == FAIL:
+            pytest.fail(verdict.message(), pytrace=False)
+
+    return check
+
+
+def report_entry(rep: pytest.TestReport) -> dict:
+    return report.entry_from(
+        nodeid=rep.nodeid,
+        when=rep.when,
+        outcome=rep.outcome,
+        duration=rep.duration,
+        wasxfail=getattr(rep, "wasxfail", None),
+        longrepr=str(rep.longrepr) if rep.longrepr else "",
+        user_properties=rep.user_properties,
+        keywords=rep.keywords,
+    )
+
+
+class ResultCollector:
+    """Gathers every test's outcome on the controller and writes the reports."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.entries: list[dict] = []
+        self.written: list[Path] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.entries.append(report_entry(report))
+
+    def _results(self) -> dict:
+        return report.collate(self.entries, self.config.stash.get(TOOLCHAINS, []))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        target = self.config.getoption("lto_report")
+        if target:
+            baseline = self.config.getoption("baseline")
+            self.written = report.write(Path(target), self._results(), Path(baseline) if baseline else None)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        baseline = self.config.getoption("baseline")
+        if baseline:
+            diff = report.compare(report.load(Path(baseline)), self._results())
+            terminalreporter.write_sep("=", "lto-conformance: against the baseline")
+            for line in report.diff_lines(diff):
+                terminalreporter.write_line(line)
+        for path in self.written:
+            terminalreporter.write_line(f"lto-conformance report: {path}")

@@ -1,0 +1,54 @@
+"""Command-line options of lto-conformance (only a top-level conftest may add them).
+
+Everything else (fixtures, parametrization, reports) lives in
+``conformance/plugin.py``; the library itself is ``conformance/harness``.
+"""
+
+from __future__ import annotations
+
+pytest_plugins = ["conformance.plugin"]
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("lto-conformance", "LTO conformance: the toolchain under test")
+    group.addoption(
+        "--cc",
+        metavar="CMD",
+        help="compiler driver, may carry arguments ('gcc -B/build/gcc/'); default $CC, else cc",
+    )
+    group.addoption("--ar", metavar="CMD", help="archiver under test; default the compiler's own (gcc-ar, llvm-ar)")
+    group.addoption("--nm", metavar="CMD", help="nm under test; default the compiler's own (gcc-nm, llvm-nm)")
+    group.addoption("--ranlib", metavar="CMD", help="ranlib under test; default the compiler's own")
+    group.addoption("--fuse-ld", metavar="NAME", help="linker flavour: bfd, gold, mold or lld (-fuse-ld=NAME)")
+    group.addoption("--cflags", metavar="FLAGS", default="", help="extra flags for every compile")
+    group.addoption("--ldflags", metavar="FLAGS", default="", help="extra flags for every link")
+    group.addoption(
+        "--toolchain",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="preset, repeatable: gcc, gcc-12, clang, clang-19, optional +bfd/+gold/+mold/+lld; "
+        "each becomes a parameter of every test",
+    )
+    group.addoption(
+        "--kernel-src",
+        metavar="PATH",
+        help="kernel tree or source tarball; default a linux-source-* tarball under /usr/src",
+    )
+    group.addoption(
+        "--kernel-config",
+        metavar="NAME",
+        help="tinyconfig (default), defconfig, or a path to a kernel config file",
+    )
+    group.addoption("--lto-report", metavar="DIR", help="write results.json, report.md and report.html into DIR")
+    group.addoption("--baseline", metavar="FILE", help="a previous results.json: report what regressed")
+    group.addoption(
+        "--known-failures",
+        metavar="FILE",
+        help="TOML list of known toolchain defects, applied as strict xfail (see known-failures.toml)",
+    )
+    group.addoption(
+        "--lto-cache",
+        metavar="DIR",
+        help="build cache; default $LTO_CONFORMANCE_CACHE, else pytest's cache dir (.pytest_cache/d/lto-conformance)",
+    )
