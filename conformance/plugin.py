@@ -78,12 +78,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
     if not _wants_conformance(config):
         return
-    toolchains: list[Toolchain] = []
-    for spec in _specs(config):
-        try:
-            toolchains.append(resolve(spec))
-        except UsageError as exc:
-            raise pytest.UsageError(str(exc)) from None
+    try:
+        toolchains = [resolve(spec) for spec in _specs(config)]
+        _check_kernel_options(config)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     labels = [t.label for t in toolchains]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
@@ -94,6 +93,22 @@ def pytest_configure(config: pytest.Config) -> None:
         if value and not Path(value).is_file():
             raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
     load_all()
+
+
+def _check_kernel_options(config: pytest.Config) -> None:
+    """A tree that is not a kernel, or an unknown config, is a start-up error."""
+    from .harness import kernel
+
+    source = config.getoption("kernel_src")
+    if source:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise UsageError(f"--kernel-src {source}: no such file or directory")
+        if path.is_dir() and not kernel.is_kernel_tree(path):
+            raise UsageError(f"--kernel-src {source}: not a Linux kernel tree (no Makefile, Kconfig and arch/)")
+        if path.is_file() and not kernel.is_tarball(path):
+            raise UsageError(f"--kernel-src {source}: neither a kernel tree nor a source tarball")
+    kernel.resolve_config(config.getoption("kernel_config"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -28,7 +28,7 @@ from .process import Step, run
 
 PROBE_TIMEOUT = 15.0
 LINKERS = ("bfd", "gold", "mold", "lld")
-PRESET_RE = re.compile(r"^(?P<family>gcc|clang)(?:-(?P<version>\d+))?(?:\+(?P<linker>[a-z]+))?$")
+PRESET_RE = re.compile(r"^(?P<family>gcc|clang)(?:-(?P<version>\d+))?(?:\+(?P<linker>[A-Za-z0-9._-]+))?$")
 
 
 @dataclass(frozen=True)
@@ -192,10 +192,13 @@ def _digest(*parts: str) -> str:
 
 
 def _probe(argv: Sequence[str], option: str, cwd: Path, env: Mapping[str, str]) -> Step:
-    step = run(argv, cwd=cwd, timeout=PROBE_TIMEOUT, env=env)
+    timeout = float(
+        env.get("LTO_CONFORMANCE_PROBE_TIMEOUT", os.environ.get("LTO_CONFORMANCE_PROBE_TIMEOUT", PROBE_TIMEOUT))
+    )
+    step = run(argv, cwd=cwd, timeout=timeout, env=env)
     if step.timed_out:
         raise UsageError(
-            f"{option}: {shlex.join(argv)} did not finish within {PROBE_TIMEOUT:.0f} s; "
+            f"{option}: {shlex.join(argv)} did not finish within {timeout:g} s; "
             "is the compiler hanging or waiting for input?"
         )
     return step

@@ -1,0 +1,87 @@
+"""The case loader: every shipped case is valid; every mistake names file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.harness.cases import load_case, load_cases
+from conformance.harness.errors import CaseError
+from conformance.harness.properties import REGISTRY, load_all
+
+ROOT = Path(__file__).resolve().parent.parent / "cases"
+SCHEMA = {"inlined": list, "absent": list}
+
+
+def test_every_shipped_case_loads_and_every_property_has_one():
+    load_all()
+    for name, prop in REGISTRY.items():
+        cases = load_cases(ROOT, name, prop.expect_schema)
+        assert cases, f"property {name} has no case under cases/{name}/"
+        for case in cases:
+            assert case.why.strip(), f"{case.id} does not say why"
+    on_disk = {p.name for p in ROOT.iterdir() if p.is_dir()}
+    assert on_disk <= set(REGISTRY) | {"kernel-build", "kernel-boot"}, on_disk - set(REGISTRY)
+
+
+def write_case(folder: Path, toml: str, sources: tuple[str, ...] = ("a.c",)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        (folder / source).write_text("int a;\n")
+    (folder / "case.toml").write_text(toml)
+    return folder
+
+
+GOOD = 'why = "w"\nsources = ["a.c"]\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        ('sources = ["a.c"]\n', "why", "is required"),
+        ('why = "w"\nsources = []\n', "sources", "at least one"),
+        ('why = "w"\nsources = ["b.c"]\n', "sources", "'b.c' does not exist"),
+        (GOOD + "cflags = '-O2'\n", "cflags", "must be a list"),
+        (GOOD + "clfags = ['-O2']\n", "clfags", "not a known key"),
+        (GOOD + 'link = "shared"\n', "link", "must be one of"),
+        (GOOD + '[files."z.c"]\ncflags = []\n', "files.z.c", "not in 'sources'"),
+        (GOOD + '[files."a.c"]\nlto = "no"\n', "files.a.c.lto", "must be a bool"),
+        (GOOD + '[archive]\nmembers = ["q.c"]\n', "archive.members", "not in 'sources'"),
+        (GOOD + '[requires]\nfamily = "icc"\n', "requires.family", "must be one of"),
+        (GOOD + '[requires]\nmin_version = "x.y"\n', "requires.min_version", "Invalid version"),
+        (GOOD + "[expect]\ninlinde = []\n", "expect.inlinde", "not an expectation this property knows"),
+        (GOOD + '[expect]\nabsent = "callee"\n', "expect.absent", "must be a list"),
+        (GOOD + "[run]\nexit = true\n", "run.exit", "must be a int"),
+    ],
+)
+def test_schema_errors_name_file_and_key(tmp_path, toml, key, problem):
+    folder = write_case(tmp_path / "prop" / "broken", toml)
+    with pytest.raises(CaseError) as err:
+        load_case(folder, "prop", SCHEMA)
+    text = str(err.value)
+    assert text.startswith(f"{folder / 'case.toml'}: key '{key}'"), text
+    assert problem in text
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    folder = write_case(tmp_path / "p" / "c", "why = \n")
+    with pytest.raises(CaseError, match=str(folder / "case.toml")):
+        load_case(folder, "p", SCHEMA)
+
+
+def test_full_case_round_trip(tmp_path):
+    toml = GOOD.replace('["a.c"]', '["a.c", "b.c"]') + (
+        'cflags = ["-O2"]\nlto_flags = { clang = ["-flto=thin"] }\nlink = "relocatable"\n'
+        '[files."b.c"]\ncflags = ["-pg"]\nlto = false\n'
+        '[archive]\nmembers = ["b.c"]\nthin = true\n'
+        '[requires]\nfamily = "gcc"\nmin_version = "11"\nlinkers = ["bfd"]\n'
+        '[run]\nstdout = "ok\\n"\n[expect]\nabsent = ["x"]\n[control]\ninlined = []\n'
+    )
+    case = load_case(write_case(tmp_path / "p" / "c", toml, ("a.c", "b.c")), "p", SCHEMA)
+    assert case.lto_flags_for("clang") == ("-flto=thin",)
+    assert case.lto_flags_for("gcc") == ("-flto",)
+    assert case.file_flags("b.c").cflags == ("-pg",) and not case.file_flags("b.c").lto
+    assert case.archive.thin and case.link == "relocatable" and case.run_stdout == "ok\n"
+    assert case.requires.unmet("clang", case.requires.min_version, "bfd", True) == "needs a gcc toolchain"
+    assert case.expect == {"absent": ["x"]} and case.control == {"inlined": []}

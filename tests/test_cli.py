@@ -1,0 +1,76 @@
+"""The suite as a user runs it: bad options are one usage error, ids carry the toolchain."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_suite(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(tmp_path / "cache"), "LC_ALL": "C"}
+    env.pop("CC", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cc", "/bin/true"], "ERROR: --cc: /bin/true is not a working C compiler"),
+        (["--cc", "/bin/false"], "ERROR: --cc: /bin/false is not a working C compiler"),
+        (["--cc", "no-such-cc"], "ERROR: --cc: 'no-such-cc' not found on PATH"),
+        (["--toolchain", "tcc"], "ERROR: --toolchain 'tcc': unknown preset"),
+        (["--toolchain", "gcc+ld64"], "ERROR: --toolchain 'gcc+ld64': unknown linker"),
+        (["--toolchain", "gcc", "--cc", "gcc"], "ERROR: --toolchain and --cc conflict"),
+        (["--fuse-ld", "ld64"], "ERROR: --fuse-ld 'ld64': unknown linker"),
+        (["--kernel-src", "/nonexistent-tree"], "ERROR: --kernel-src"),
+    ],
+)
+def test_bad_option_is_one_usage_error(args, message, tmp_path):
+    result = run_suite("conformance/", "-m", "not kernel", *args, tmp_path=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "passed" not in result.stdout
+    assert result.stderr.count("ERROR:") == 1
+
+
+def test_suite_own_tests_do_not_need_a_toolchain(tmp_path):
+    """`pytest tests/` never validates the toolchain under test."""
+    result = run_suite("tests/test_cli.py", "--collect-only", "-q", "--cc", "/bin/true", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/gcc"), reason="needs gcc")
+def test_report_and_ids(tmp_path):
+    out = tmp_path / "report"
+    result = run_suite(
+        "conformance/test_optimization.py",
+        "--toolchain",
+        "gcc",
+        "--lto-report",
+        str(out),
+        "-q",
+        "-rA",
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_cross_file_inlining[gcc-simple]" in result.stdout
+    data = json.loads((out / "results.json").read_text())
+    assert data["toolchains"][0]["label"] == "gcc"
+    outcomes = {t["property"]: t["outcome"] for t in data["tests"] if t["case"].endswith("simple")}
+    assert outcomes == {"cross-file-inlining": "passed"}
+    assert (out / "report.md").read_text().startswith("# lto-conformance results")
+    assert "<table>" in (out / "report.html").read_text()

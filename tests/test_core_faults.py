@@ -1,0 +1,138 @@
+"""Fault injection: each broken toolchain makes exactly its property fail.
+
+The healthy system gcc passes all eight core properties; each fake breaks
+one thing a real toolchain can get wrong, and only the matching property
+may fail (others pass, or skip because a failed prerequisite explains them).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import fakes
+
+CORE = [
+    "lto-ir",
+    "linker-plugin",
+    "nm-symbols",
+    "archive-index",
+    "thin-archive",
+    "system-binutils",
+    "cross-file-inlining",
+    "dead-function-removal",
+]
+
+pytestmark = pytest.mark.skipif(not shutil.which("gcc") or not shutil.which("gcc-ar"), reason="needs gcc, gcc-ar")
+
+
+def judge(tc, step_cache_root: Path, tmp_path: Path) -> dict:
+    return fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", CORE)
+
+
+def test_healthy_gcc_passes_everything(system_gcc, step_cache_root, tmp_path):
+    results = judge(system_gcc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == set(), fakes.messages(results)
+    passed = {name for name, vs in results.items() if any(v.outcome == "pass" for v in vs)}
+    assert passed == set(CORE)
+
+
+def fake_no_lto(folder: Path) -> dict:
+    return {"cc": fakes.wrapper(folder, "gcc", "gcc", purpose="ignores -flto", drop=["-flto*"])}
+
+
+def fake_strip_ir(folder: Path) -> dict:
+    strip = (
+        "if '-c' in args:\n"
+        "    import subprocess\n"
+        "    rc = subprocess.call([real] + args)\n"
+        "    out = args[args.index('-o') + 1]\n"
+        "    subprocess.call(['objcopy', '--remove-section=.gnu.lto_*', '--strip-symbol=__gnu_lto_slim', out])\n"
+        "    sys.exit(rc)\n"
+    )
+    return {"cc": fakes.wrapper(folder, "gcc", "gcc", purpose="strips the IR sections", extra=strip)}
+
+
+def fake_no_plugin(folder: Path) -> dict:
+    cc = fakes.wrapper(
+        folder, "gcc", "gcc", purpose="links without the linker plugin", add_when_linking=["-fno-use-linker-plugin"]
+    )
+    return {"cc": cc}
+
+
+def fake_blind_nm(folder: Path) -> dict:
+    body = "import sys\nfor f in sys.argv[1:]:\n    print(f'nm: {f}: no symbols', file=sys.stderr)\n"
+    return {"nm": fakes.script(folder, "blind-nm", body)}
+
+
+def fake_unindexed_ar(folder: Path) -> dict:
+    extra = "args = [a.replace('s', 'S') if i == 0 else a for i, a in enumerate(args)]"
+    return {"ar": fakes.wrapper(folder, "gcc-ar", "gcc-ar", purpose="writes no symbol index", extra=extra)}
+
+
+def fake_thick_ar(folder: Path) -> dict:
+    extra = "args = [a.replace('T', '') if i == 0 else a for i, a in enumerate(args)]"
+    return {"ar": fakes.wrapper(folder, "gcc-ar", "gcc-ar", purpose="ignores T (thin)", extra=extra)}
+
+
+def fake_no_inline(folder: Path) -> dict:
+    return {"cc": fakes.wrapper(folder, "gcc", "gcc", purpose="never inlines", add=["-fno-inline"])}
+
+
+def fake_keeps_everything(folder: Path) -> dict:
+    cc = fakes.wrapper(
+        folder,
+        "gcc",
+        "gcc",
+        purpose="a link that treats the unused function as referenced from outside",
+        add_when_linking=["-Wl,--undefined=unused_global"],
+    )
+    return {"cc": cc}
+
+
+@pytest.mark.parametrize(
+    ("make_fake", "broken"),
+    [
+        (fake_no_lto, "lto-ir"),
+        (fake_strip_ir, "lto-ir"),
+        (fake_no_plugin, "linker-plugin"),
+        (fake_blind_nm, "nm-symbols"),
+        (fake_unindexed_ar, "archive-index"),
+        (fake_thick_ar, "thin-archive"),
+        (fake_no_inline, "cross-file-inlining"),
+        (fake_keeps_everything, "dead-function-removal"),
+    ],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_fault_breaks_exactly_one_property(make_fake, broken, step_cache_root, tmp_path):
+    tc = fakes.toolchain(**make_fake(tmp_path / "bin"))
+    results = judge(tc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == {broken}, fakes.messages(results)
+    message = fakes.messages(results)
+    assert message.startswith(f"{broken} [{tc.full_id}] cases/{broken}/")
+    assert "expected:" in message and "found:" in message and "\n  $ " in message
+
+
+def test_stale_system_binutils_fail_only_system_binutils(system_gcc, step_cache_root, tmp_path, monkeypatch):
+    """Plain ar/nm with no plugin that reads the IR: empty index, no symbols, exit 0."""
+    folder = tmp_path / "binutils" / "bin"
+    nm_body = (
+        "import sys\n"
+        "if '--version' in sys.argv:\n    print('GNU nm (fake binutils without plugins) 2.40'); sys.exit(0)\n"
+        "for f in sys.argv[1:]:\n    print(f'nm: {f}: no symbols', file=sys.stderr)\n"
+    )
+    fakes.script(folder, "nm", nm_body)
+    real_ar = shutil.which("ar")
+    ar_body = (
+        "import os, sys\n"
+        "if '--version' in sys.argv:\n    print('GNU ar (fake binutils without plugins) 2.40'); sys.exit(0)\n"
+        "args = sys.argv[1:]\nargs[0] = args[0].replace('s', 'S')\n"
+        f"os.execv({real_ar!r}, [{real_ar!r}] + args)\n"
+    )
+    fakes.script(folder, "ar", ar_body)
+    monkeypatch.setenv("PATH", f"{folder}:{Path(shutil.which('gcc')).parent}:/usr/bin:/bin")
+    results = judge(system_gcc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == {"system-binutils"}, fakes.messages(results)
+    assert "holds no plugin" in fakes.messages(results)

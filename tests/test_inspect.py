@@ -1,0 +1,109 @@
+"""ELF, DWARF and archive inspection on real objects built by the system gcc."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance.harness import dwarf, elf
+from conformance.harness.archive import read_index
+from conformance.harness.build import StepCache
+from conformance.harness.properties.core import nm_listing
+from conformance.harness.properties.evidence import plugin_trace
+
+pytestmark = pytest.mark.skipif(not shutil.which("gcc"), reason="needs gcc")
+
+CALLER = "extern int callee(int);\n__attribute__((noinline)) int caller(int x) { return callee(x) + 1; }\n"
+CALLER += "int main(void) { return caller(41) != 42; }\n"
+CALLEE = "volatile int sink;\nint callee(int x) { sink = x; return x; }\n"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("inspect")
+    (folder / "caller.c").write_text(CALLER)
+    (folder / "callee.c").write_text(CALLEE)
+
+    def cc(*args: str) -> None:
+        subprocess.run(["gcc", *args], cwd=folder, check=True)
+
+    for flags, suffix in ((["-flto"], "lto"), (["-flto", "-ffat-lto-objects"], "fat"), ([], "plain")):
+        for name in ("caller", "callee"):
+            cc("-O2", "-g", *flags, "-c", f"{name}.c", "-o", f"{name}.{suffix}.o")
+        cc("-O2", "-g", *flags, "-save-temps", f"caller.{suffix}.o", f"callee.{suffix}.o", "-o", f"prog.{suffix}")
+    subprocess.run(["gcc-ar", "rcs", "lib.a", "callee.lto.o"], cwd=folder, check=True)
+    subprocess.run(["gcc-ar", "rcsT", "thin.a", "callee.lto.o", "caller.lto.o"], cwd=folder, check=True)
+    return folder
+
+
+def test_ir_kinds(built):
+    assert elf.ir_kind(built / "callee.lto.o") is elf.IRKind.GCC_SLIM
+    assert elf.ir_kind(built / "callee.fat.o") is elf.IRKind.GCC_FAT
+    assert elf.ir_kind(built / "callee.plain.o") is elf.IRKind.NONE
+    assert elf.ir_kind(built / "missing.o") is elf.IRKind.NOT_AN_OBJECT
+    assert elf.ir_kind(built / "caller.c") is elf.IRKind.NOT_AN_OBJECT
+
+
+def test_slim_objects_hide_their_symbols_from_elf_readers(built):
+    assert "callee" not in elf.global_definitions(built / "callee.lto.o")
+    assert "callee" in elf.global_definitions(built / "callee.plain.o")
+
+
+def test_inlined_edges_cross_files_only_with_lto(built):
+    edges = [e for e in dwarf.inlined_edges(built / "prog.lto") if e.cross_file]
+    assert ("caller", "callee", "callee.c") in {(e.caller, e.callee, e.callee_file) for e in edges}
+    assert not [e for e in dwarf.inlined_edges(built / "prog.plain") if e.cross_file]
+
+
+def test_compile_units_show_the_ltrans_unit(built):
+    units = dwarf.compile_units(built / "prog.lto")
+    assert any(u.name == "<artificial>" and "GIMPLE" in u.producer for u in units)
+    assert {"caller.c", "callee.c"} <= {u.name for u in units}
+
+
+def test_archive_index_normal_and_thin(built):
+    index = read_index(built / "lib.a")
+    assert not index.thin and "callee" in index.symbols and index.members == ("callee.lto.o",)
+    thin = read_index(built / "thin.a")
+    assert thin.thin and {"callee", "caller", "main"} <= set(thin.symbols)
+    with pytest.raises(ValueError):
+        read_index(built / "caller.c")
+
+
+def test_plugin_trace_reads_gcc_resolution(built):
+    from conformance.harness.build import CaseBuild
+
+    fake = CaseBuild(None, "lto", built, [], {}, None, "prog.lto", None)  # type: ignore[arg-type]
+    trace = plugin_trace(fake)
+    assert trace.resolution_file == "prog.lto.res"
+    assert trace.resolved["callee"].startswith("PREVAILING_DEF")
+    assert any(".ltrans" in o for o in trace.lto_outputs)
+
+
+def test_nm_listing_parses_bsd_format():
+    text = "         U nm_extern\n0000000000000000 T nm_func\n---------------- D nm_data\nnm: x.o: no symbols\n"
+    assert nm_listing(text) == {"nm_extern": "U", "nm_func": "T", "nm_data": "D"}
+
+
+def test_step_cache_reuses_outputs_and_records(tmp_path, system_gcc):
+    from conformance.harness.build import Builder
+
+    cache = StepCache(tmp_path / "cache")
+    for round_ in range(2):
+        folder = tmp_path / f"b{round_}"
+        folder.mkdir()
+        (folder / "callee.c").write_text(CALLEE)
+        builder = Builder(folder, cache)
+        step = builder.step(system_gcc.cc, ["-O2", "-c", "callee.c", "-o", "callee.o"], inputs=["callee.c"])
+        assert step.ok and step.cached == (round_ == 1)
+        assert step.argv[-1] == "callee.o" and step.cwd == folder
+        assert elf.ir_kind(folder / "callee.o") is elf.IRKind.NONE
+    (tmp_path / "b1" / "callee.c").write_text(CALLEE + "int more;\n")
+    step = Builder(tmp_path / "b1", cache).step(
+        system_gcc.cc, ["-O2", "-c", "callee.c", "-o", "callee.o"], inputs=["callee.c"]
+    )
+    assert not step.cached, "a changed input must miss the cache"
+    assert step.shell() == "$ gcc -O2 -c callee.c -o callee.o"
