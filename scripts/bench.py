@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Measure what the suite costs: cold and warm runs, -n 1 vs -n 2, raw tool time.
+
+The speed targets (cold <= 20 s, warm <= 3 s for one toolchain with -n 2)
+are checked here, not by timed tests. Raw tool time is the sum of the
+recorded durations of every step the cold run executed (each lands in the
+step cache exactly once), so harness overhead = wall time - tool time / workers.
+
+    python scripts/bench.py [--toolchain gcc] [--toolchain clang-19] [-m "not kernel"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], cache: Path) -> float:
+    env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(cache)}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance/", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.monotonic() - started
+    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-300:]
+    print(f"  {elapsed:6.2f} s  pytest {' '.join(args)}\n           {last}")
+    return elapsed
+
+
+def tool_seconds(cache: Path) -> tuple[float, int]:
+    total, count = 0.0, 0
+    for record in cache.glob("steps/*/*/step.json"):
+        total += json.loads(record.read_text())["seconds"]
+        count += 1
+    return total, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--toolchain", action="append", default=[])
+    parser.add_argument("-m", dest="marker", default="not kernel")
+    opts = parser.parse_args()
+    common = ["-m", opts.marker, *(f"--toolchain={t}" for t in opts.toolchain)]
+    with tempfile.TemporaryDirectory(prefix="lto-bench-") as tmp:
+        one, two = Path(tmp) / "n1", Path(tmp) / "n2"
+        print("cold, -n 1:")
+        cold1 = run([*common, "-n", "1"], one)
+        print("cold, -n 2:")
+        cold2 = run([*common, "-n", "2"], two)
+        print("warm, -n 2:")
+        warm2 = run([*common, "-n", "2"], two)
+        print("warm, no xdist:")
+        warm0 = run(common, two)
+        raw, steps = tool_seconds(one)
+    print(f"\nraw tool time (cold, {steps} steps): {raw:.2f} s")
+    print(f"cold -n 1 {cold1:.2f} s | cold -n 2 {cold2:.2f} s | warm -n 2 {warm2:.2f} s | warm -n 0 {warm0:.2f} s")
+    print(
+        f"targets: cold -n 2 <= 20 s: {'ok' if cold2 <= 20 else 'MISSED'}; warm <= 3 s: {'ok' if warm2 <= 3 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
