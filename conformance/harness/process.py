@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,6 +21,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TIMEOUT = 120.0
+
+# Linux carries a process's peak RSS across exec, so a child forked from a
+# large pytest process reports at least pytest's size. A tiny interpreter
+# (no site, a few MiB) forks the real command instead and reports the peak
+# of its children alone through an inherited pipe.
+RSS_SHIM = """\
+import os, sys, resource, signal
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        sys.stderr.write(f"{sys.argv[2]}: {exc.strerror}\\n")
+        os._exit(127)
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+_, status = os.waitpid(pid, 0)
+os.write(fd, str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 @dataclass(frozen=True)
@@ -85,10 +107,13 @@ def run(
     argv = tuple(str(a) for a in argv)
     extra = dict(env or {})
     started = time.monotonic()
+    report_read, report_write = os.pipe()
+    spawned = (sys.executable, "-S", "-c", RSS_SHIM, str(report_write), *argv)
     with tempfile.TemporaryFile() as sink:
         try:
             proc = subprocess.Popen(
-                argv,
+                spawned,
+                pass_fds=(report_write,),
                 cwd=cwd,
                 env=child_env(extra),
                 stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
@@ -97,7 +122,10 @@ def run(
                 start_new_session=True,
             )
         except OSError as exc:
+            os.close(report_read)
+            os.close(report_write)
             return Step(argv, cwd, 127, f"{argv[0]}: {exc.strerror}", 0.0, 0, extra)
+        os.close(report_write)
         timed_out = threading.Event()
 
         def kill_tree() -> None:
@@ -124,6 +152,9 @@ def run(
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         timer.cancel()
+        with os.fdopen(report_read, "rb") as report:
+            reported = report.read().strip()
+        peak_kib = int(reported) if reported.isdigit() else int(usage.ru_maxrss)
         if on_line is None:
             sink.seek(0)
             data = sink.read()
@@ -134,7 +165,7 @@ def run(
         returncode=proc.returncode,
         output=data.decode(errors="replace"),
         seconds=seconds,
-        peak_rss_kib=int(usage.ru_maxrss),
+        peak_rss_kib=peak_kib,
         env=extra,
         timed_out=timed_out.is_set(),
     )
