@@ -117,3 +117,52 @@ def compile_units(path: Path) -> list[CompileUnit]:
             language = attrs["DW_AT_language"].value if "DW_AT_language" in attrs else None
             out.append(CompileUnit(name, producer, language))
     return out
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """One row of a DWARF line program: an address and where in the source it came from."""
+
+    address: int
+    file: str
+    line: int
+
+
+def _line_file_name(program, index: int) -> str:
+    """File names are 1-based before DWARF 5 and 0-based from DWARF 5 on."""
+    entries = program["file_entry"]
+    position = index if program.header["version"] >= 5 else index - 1
+    if 0 <= position < len(entries):
+        return _text(entries[position].name)
+    return "?"
+
+
+def line_rows(path: Path) -> list[LineRow]:
+    """Every address-to-line row of every CU, so a check can resolve any address.
+
+    End-of-sequence rows are left out: they mark the first address after a
+    sequence, not code from that line.
+    """
+    rows: list[LineRow] = []
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        if not elf.has_dwarf_info():
+            return rows
+        dwarf = elf.get_dwarf_info()
+        if dwarf.debug_line_sec is None:
+            return rows
+        for cu in dwarf.iter_CUs():
+            program = dwarf.line_program_for_CU(cu)
+            if program is None:
+                continue
+            for entry in program.get_entries():
+                state = entry.state
+                if state is None or state.end_sequence or state.line == 0:
+                    continue
+                rows.append(LineRow(state.address, _line_file_name(program, state.file), state.line))
+    return rows
+
+
+def lines_between(rows: list[LineRow], low: int, high: int) -> set[tuple[str, int]]:
+    """(file basename, line) of the rows in [low, high): what a debugger shows for that code."""
+    return {(Path(r.file).name, r.line) for r in rows if low <= r.address < high}

@@ -138,3 +138,10 @@ def contains_bytes(path: Path, needle: bytes) -> bool:
             if section["sh_flags"] & 0x2 and section["sh_type"] != "SHT_NOBITS" and needle in section.data():
                 return True
     return False
+
+
+def section_size(path: Path, name: str) -> int | None:
+    """The size of one section (e.g. .text for the cost figures), or None if absent."""
+    with path.open("rb") as handle:
+        section = ELFFile(handle).get_section_by_name(name)
+        return None if section is None else int(section["sh_size"])
