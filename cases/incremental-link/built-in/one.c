@@ -1,0 +1,4 @@
+int one(int x)
+{
+	return x + 10;
+}

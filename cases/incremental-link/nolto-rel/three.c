@@ -1,0 +1,4 @@
+int three(int x)
+{
+	return x + 300;
+}
