@@ -8,6 +8,7 @@ message, and known toolchain defects become strict xfails.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from pathlib import Path
@@ -51,7 +52,7 @@ def _specs(config: pytest.Config) -> list[ToolchainSpec]:
             overrides = {k: split_command(v) for k, v in explicit.items() if k in ("ar", "nm", "ranlib")}
             if "fuse_ld" in explicit:
                 overrides["fuse_ld"] = explicit["fuse_ld"]
-            specs.append(ToolchainSpec(**{**spec.__dict__, **overrides}))
+            specs.append(dataclasses.replace(spec, **overrides))
         return specs
     cc_text = opt("cc") or os.environ.get("CC") or "cc"
     origin = "--cc" if opt("cc") else ("$CC" if os.environ.get("CC") else "--cc (default cc)")

@@ -96,7 +96,6 @@ def toolchain(
     nm: str | Path | None = None,
     fuse_ld: str | None = None,
     label: str | None = None,
-    env: dict[str, str] | None = None,
 ) -> Toolchain:
     return resolve(
         ToolchainSpec(
@@ -104,7 +103,6 @@ def toolchain(
             ar=(str(ar),) if ar else None,
             nm=(str(nm),) if nm else None,
             fuse_ld=fuse_ld,
-            env=env or {},
         ),
         label=label,
     )

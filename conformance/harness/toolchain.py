@@ -18,7 +18,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.version import Version
@@ -57,7 +57,6 @@ class ToolchainSpec:
     ldflags: tuple[str, ...] = ()
     preset: str | None = None
     origin: str = "--cc"
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,6 @@ class Toolchain:
     ldflags: tuple[str, ...]
     plugin: Path | None
     identity: str
-    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def full_id(self) -> str:
@@ -191,11 +189,10 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def _probe(argv: Sequence[str], option: str, cwd: Path, env: Mapping[str, str]) -> Step:
-    timeout = float(
-        env.get("LTO_CONFORMANCE_PROBE_TIMEOUT", os.environ.get("LTO_CONFORMANCE_PROBE_TIMEOUT", PROBE_TIMEOUT))
-    )
-    step = run(argv, cwd=cwd, timeout=timeout, env=env)
+def _probe(argv: Sequence[str], option: str, cwd: Path) -> Step:
+    """Run one validation command with a short timeout: a hanging compiler is a usage error."""
+    timeout = float(os.environ.get("LTO_CONFORMANCE_PROBE_TIMEOUT", PROBE_TIMEOUT))
+    step = run(argv, cwd=cwd, timeout=timeout)
     if step.timed_out:
         raise UsageError(
             f"{option}: {shlex.join(argv)} did not finish within {timeout:g} s; "
@@ -256,7 +253,7 @@ def _default_archive_tool(
         candidates = [str(folder / c) for c in candidates] + candidates
     else:
         llvm = f"llvm-{kind}"
-        step = run([*cc.argv, f"-print-prog-name={llvm}"], cwd=workdir, timeout=PROBE_TIMEOUT, env=env)
+        step = run([*cc.argv, f"-print-prog-name={llvm}"], cwd=workdir, timeout=PROBE_TIMEOUT)
         printed = step.output.strip()
         if step.ok and printed.startswith("/"):
             candidates.append(printed)
@@ -273,36 +270,36 @@ def _default_archive_tool(
 
 def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
     """Find and validate every tool of spec; raise UsageError on any problem."""
-    env = {**os.environ, **spec.env}
+    env = dict(os.environ)
     if spec.fuse_ld is not None and spec.fuse_ld not in LINKERS:
         raise UsageError(f"--fuse-ld {spec.fuse_ld!r}: unknown linker; known: {', '.join(LINKERS)}")
     option = spec.origin
     cc = _tool(spec.cc, option, env)
     with tempfile.TemporaryDirectory(prefix="lto-conformance-probe-") as tmp:
         work = Path(tmp)
-        step = _probe([*spec.cc, *spec.cflags, "-dM", "-E", "-x", "c", "/dev/null"], option, work, spec.env)
+        step = _probe([*spec.cc, *spec.cflags, "-dM", "-E", "-x", "c", "/dev/null"], option, work)
         found = _family_and_version(_macros(step.output)) if step.ok else None
         if found is None:
             detail = f"exit {step.returncode}" if not step.ok else "it printed no GCC or clang macros"
             raise UsageError(f"{option}: {shlex.join(spec.cc)} is not a working C compiler ({detail})")
         family, version = found
         (work / "probe.c").write_text("int lto_conformance_probe(void) { return 42; }\nint main(void) { return 0; }\n")
-        step = _probe([*spec.cc, *spec.cflags, "-c", "probe.c", "-o", "probe.o"], option, work, spec.env)
+        step = _probe([*spec.cc, *spec.cflags, "-c", "probe.c", "-o", "probe.o"], option, work)
         obj = work / "probe.o"
         if not step.ok or not obj.exists() or obj.read_bytes()[:4] not in (b"\x7fELF", b"BC\xc0\xde"):
             raise UsageError(
                 f"{option}: {shlex.join(spec.cc)} did not compile a trivial C file to an object\n"
                 + step.describe_failure()
             )
-        target = _probe([*spec.cc, "-dumpmachine"], option, work, spec.env).output.strip() or "unknown"
+        target = _probe([*spec.cc, "-dumpmachine"], option, work).output.strip() or "unknown"
         fuse = (f"-fuse-ld={spec.fuse_ld}",) if spec.fuse_ld else ()
         link_option = f"--fuse-ld {spec.fuse_ld}" if spec.fuse_ld else option
-        step = _probe([*spec.cc, *fuse, *spec.ldflags, "probe.o", "-o", "probe"], link_option, work, spec.env)
+        step = _probe([*spec.cc, *fuse, *spec.ldflags, "probe.o", "-o", "probe"], link_option, work)
         if not step.ok or not (work / "probe").exists():
             raise UsageError(
                 f"{link_option}: {shlex.join(spec.cc)} could not link a trivial program\n" + step.describe_failure()
             )
-        step = _probe([*spec.cc, *fuse, "-Wl,--version", "probe.o", "-o", "probe2"], link_option, work, spec.env)
+        step = _probe([*spec.cc, *fuse, "-Wl,--version", "probe.o", "-o", "probe2"], link_option, work)
         flavour = _linker_flavour(step.output)
         if flavour is None:
             raise UsageError(f"{link_option}: cannot tell which linker {shlex.join(spec.cc)} runs\n" + step.output)
@@ -311,9 +308,9 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
             raise UsageError(f"--fuse-ld {spec.fuse_ld}: the driver ran {linker} instead ({linker_version})")
         plugin = None
         if family == "gcc":
-            printed = _probe([*spec.cc, "-print-file-name=liblto_plugin.so"], option, work, spec.env).output.strip()
+            printed = _probe([*spec.cc, "-print-file-name=liblto_plugin.so"], option, work).output.strip()
             plugin = Path(printed) if printed.startswith("/") and Path(printed).exists() else None
-        version_text = _probe([*spec.cc, "--version"], option, work, spec.env).output.strip()
+        version_text = _probe([*spec.cc, "--version"], option, work).output.strip()
         tools = {}
         for kind, given in (("ar", spec.ar), ("nm", spec.nm), ("ranlib", spec.ranlib)):
             argv = given or _default_archive_tool(kind, family, cc, version, env, work)
@@ -334,7 +331,6 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         " ".join(spec.cflags),
         " ".join(spec.ldflags),
         spec.fuse_ld or "",
-        repr(sorted(spec.env.items())),
     )
     default_label = f"{family}-{version}+{linker}"
     return Toolchain(
@@ -353,5 +349,4 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         ldflags=spec.ldflags,
         plugin=plugin,
         identity=identity,
-        env=dict(spec.env),
     )
