@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import shlex
 from pathlib import Path
 
@@ -26,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CASES_ROOT = PROJECT_ROOT / "cases"
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
+WORKER_TOOLCHAINS = "lto_conformance_toolchains"
 
 
 def _wants_conformance(config: pytest.Config) -> bool:
@@ -79,8 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
     if not _wants_conformance(config):
         return
+    shipped = getattr(config, "workerinput", {}).get(WORKER_TOOLCHAINS)
     try:
-        toolchains = [resolve(spec) for spec in _specs(config)]
+        toolchains = pickle.loads(shipped) if shipped is not None else [resolve(spec) for spec in _specs(config)]
         _check_kernel_options(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -94,6 +97,12 @@ def pytest_configure(config: pytest.Config) -> None:
         if value and not Path(value).is_file():
             raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
     load_all()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: hand the validated toolchains to each worker instead of probing again."""
+    node.workerinput[WORKER_TOOLCHAINS] = pickle.dumps(node.config.stash.get(TOOLCHAINS, []))
 
 
 def _check_kernel_options(config: pytest.Config) -> None:
@@ -126,7 +135,7 @@ def cache_root(config: pytest.Config) -> Path:
         path = Path(chosen).expanduser().resolve()
         path.mkdir(parents=True, exist_ok=True)
         return path
-    if config.cache is not None:
+    if getattr(config, "cache", None) is not None:
         return Path(config.cache.mkdir("lto-conformance"))
     fallback = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lto-conformance"
     fallback.mkdir(parents=True, exist_ok=True)

@@ -284,4 +284,4 @@ def build_case(
 def run_program(build: CaseBuild, timeout: float = 20.0) -> Step:
     """Run the linked program (native toolchains only); not cached: it is the proof."""
     assert build.output
-    return run([f"./{build.output}"], cwd=build.folder, timeout=timeout)
+    return run([f"./{build.output}"], cwd=build.folder, timeout=timeout, measure_rss=False)

@@ -192,7 +192,7 @@ def _digest(*parts: str) -> str:
 def _probe(argv: Sequence[str], option: str, cwd: Path) -> Step:
     """Run one validation command with a short timeout: a hanging compiler is a usage error."""
     timeout = float(os.environ.get("LTO_CONFORMANCE_PROBE_TIMEOUT", PROBE_TIMEOUT))
-    step = run(argv, cwd=cwd, timeout=timeout)
+    step = run(argv, cwd=cwd, timeout=timeout, measure_rss=False)
     if step.timed_out:
         raise UsageError(
             f"{option}: {shlex.join(argv)} did not finish within {timeout:g} s; "
@@ -253,7 +253,7 @@ def _default_archive_tool(
         candidates = [str(folder / c) for c in candidates] + candidates
     else:
         llvm = f"llvm-{kind}"
-        step = run([*cc.argv, f"-print-prog-name={llvm}"], cwd=workdir, timeout=PROBE_TIMEOUT)
+        step = run([*cc.argv, f"-print-prog-name={llvm}"], cwd=workdir, timeout=PROBE_TIMEOUT, measure_rss=False)
         printed = step.output.strip()
         if step.ok and printed.startswith("/"):
             candidates.append(printed)
