@@ -109,16 +109,7 @@ def _check_kernel_options(config: pytest.Config) -> None:
     """A tree that is not a kernel, or an unknown config, is a start-up error."""
     from .harness import kernel
 
-    source = config.getoption("kernel_src")
-    if source:
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise UsageError(f"--kernel-src {source}: no such file or directory")
-        if path.is_dir() and not kernel.is_kernel_tree(path):
-            raise UsageError(f"--kernel-src {source}: not a Linux kernel tree (no Makefile, Kconfig and arch/)")
-        if path.is_file() and not kernel.is_tarball(path):
-            raise UsageError(f"--kernel-src {source}: neither a kernel tree nor a source tarball")
-    kernel.resolve_config(config.getoption("kernel_config"))
+    kernel.check_options(config.getoption("kernel_src"), config.getoption("kernel_config"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

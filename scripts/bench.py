@@ -66,9 +66,8 @@ def main() -> None:
         raw, steps = tool_seconds(one)
     print(f"\nraw tool time (cold, {steps} steps): {raw:.2f} s")
     print(f"cold -n 1 {cold1:.2f} s | cold -n 2 {cold2:.2f} s | warm -n 2 {warm2:.2f} s | warm -n 0 {warm0:.2f} s")
-    print(
-        f"targets: cold -n 2 <= 20 s: {'ok' if cold2 <= 20 else 'MISSED'}; warm <= 3 s: {'ok' if warm2 <= 3 else 'MISSED'}"
-    )
+    verdict = {True: "ok", False: "MISSED"}
+    print(f"targets: cold -n 2 <= 20 s: {verdict[cold2 <= 20]}; warm -n 2 <= 3 s: {verdict[warm2 <= 3]}")
 
 
 if __name__ == "__main__":
