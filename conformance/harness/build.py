@@ -194,10 +194,11 @@ def stage_case(case: Case, folder: Path) -> None:
         if item.is_file() and item.name != "case.toml":
             target = folder / item.name
             if not target.exists():
+                real = item.resolve()  # cases share identical sources through symlinks
                 try:
-                    os.link(item, target)
+                    os.link(real, target)
                 except OSError:
-                    shutil.copy2(item, target)
+                    shutil.copy2(real, target)
 
 
 def case_inputs(case: Case) -> list[str]:

@@ -1,4 +1,1 @@
-int lib_twice(int x)
-{
-	return 2 * x;
-}
+../fat/lib.c

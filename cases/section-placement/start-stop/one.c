@@ -1,8 +1,1 @@
-#include "probe.h"
-
-static int one(void)
-{
-	return 1;
-}
-
-PROBE_ENTRY(one);
+../keep-script/one.c
