@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# The fakes run hundreds of tiny steps; peak RSS is not what they test, and
+# the RSS shim costs ~15 ms a step. tests/test_process.py turns it back on.
+os.environ.setdefault("LTO_CONFORMANCE_MEASURE_RSS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -105,10 +105,12 @@ def run(
     A missing executable is reported as exit 127 like a shell would, so a
     caller handles every outcome through ``Step.ok``. ``on_line`` sees each
     output line as it arrives (progress for long builds). ``measure_rss=False``
-    skips the RSS shim (about 15 ms) where memory is not a figure anyone reads.
+    skips the RSS shim (about 15 ms) where memory is not a figure anyone reads;
+    ``LTO_CONFORMANCE_MEASURE_RSS=0`` skips it everywhere (the self-tests do).
     """
     argv = tuple(str(a) for a in argv)
     extra = dict(env or {})
+    measure_rss = measure_rss and os.environ.get("LTO_CONFORMANCE_MEASURE_RSS", "1") != "0"
     started = time.monotonic()
     report_read, report_write = os.pipe()
     spawned = (sys.executable, "-S", "-c", RSS_SHIM, str(report_write), *argv) if measure_rss else argv
