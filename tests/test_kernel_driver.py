@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from conformance.harness import kernel, qemu
+from conformance.harness import kconfig, kernel, qemu
 from conformance.harness.errors import UsageError
 from conformance.harness.toolchain import Tool, Toolchain
 
@@ -100,14 +100,14 @@ def test_jobs_from_affinity_unless_a_reachable_jobserver() -> None:
 
 
 def test_lto_options_read_from_the_tree() -> None:
-    index = kernel.read_kconfig(FAKE_TREE, "x86_64")
+    index = kconfig.read_kconfig(FAKE_TREE, "x86")
     assert {"LTO_CLANG_THIN", "LTO_CLANG_FULL", "HAS_LTO_CLANG"} <= index.symbols
     thin = kernel.lto_choice(fake_toolchain(), "thin", index)
     assert thin.required == "LTO_CLANG_THIN" and "LTO_NONE" in thin.disable
 
 
 def test_gcc_skips_when_the_tree_has_no_gcc_lto() -> None:
-    index = kernel.read_kconfig(FAKE_TREE, "x86_64")
+    index = kconfig.read_kconfig(FAKE_TREE, "x86")
     with pytest.raises(kernel.Unsupported, match=r"no GCC LTO in this kernel tree.*Clang LTO only"):
         kernel.lto_choice(fake_toolchain("gcc", "gcc", "bfd"), "full", index)
 
@@ -115,9 +115,9 @@ def test_gcc_skips_when_the_tree_has_no_gcc_lto() -> None:
 def test_gcc_lto_of_an_out_of_tree_series(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     shutil.copytree(FAKE_TREE, tree)
-    with open(tree / "arch" / "Kconfig", "a") as kconfig:
-        kconfig.write('\nconfig LTO_GCC\n\tbool "gcc LTO"\n\tdepends on CC_IS_GCC\n')
-    index = kernel.read_kconfig(tree, "x86_64")
+    with open(tree / "arch" / "Kconfig", "a") as handle:
+        handle.write('\nconfig LTO_GCC\n\tbool "gcc LTO"\n\tdepends on CC_IS_GCC\n')
+    index = kconfig.read_kconfig(tree, "x86")
     choice = kernel.lto_choice(fake_toolchain("gcc", "gcc", "bfd"), "full", index)
     assert choice.required == "LTO_GCC"
     with pytest.raises(kernel.Unsupported, match="no ThinLTO"):
@@ -136,13 +136,13 @@ def test_gcc_lto_of_an_out_of_tree_series(tmp_path: Path) -> None:
     ],
 )
 def test_kconfig_expressions(expr: str, config: dict, expected: bool | None) -> None:
-    assert kernel.evaluate(expr, config) is expected
+    assert kconfig.evaluate(expr, config) is expected
 
 
 def test_explain_names_the_unmet_dependency() -> None:
-    index = kernel.read_kconfig(FAKE_TREE, "x86_64")
+    index = kconfig.read_kconfig(FAKE_TREE, "x86")
     config = {"CC_IS_CLANG": "y", "AS_IS_LLVM": "y", "ARCH_SUPPORTS_LTO_CLANG": "y", "LTO_NONE": "y"}
-    reasons = kernel.explain_dropped("LTO_CLANG_THIN", config, index)
+    reasons = kconfig.explain_dropped("LTO_CLANG_THIN", config, index)
     assert any("HAS_LTO_CLANG" in r for r in reasons)
     assert any("CC_IS_CLANG && LD_IS_LLD && AS_IS_LLVM" in r for r in reasons)
 
@@ -150,8 +150,8 @@ def test_explain_names_the_unmet_dependency() -> None:
 def test_edit_config_replaces_both_spellings(tmp_path: Path) -> None:
     path = tmp_path / ".config"
     path.write_text("CONFIG_LTO_NONE=y\n# CONFIG_PRINTK is not set\nCONFIG_OTHER=y\n")
-    kernel.edit_config(path, ["PRINTK", "LTO_CLANG_THIN"], ["LTO_NONE"])
-    assert kernel.read_config(path) == {"OTHER": "y", "PRINTK": "y", "LTO_CLANG_THIN": "y"}
+    kconfig.edit_config(path, ["PRINTK", "LTO_CLANG_THIN"], ["LTO_NONE"])
+    assert kconfig.read_config(path) == {"OTHER": "y", "PRINTK": "y", "LTO_CLANG_THIN": "y"}
     assert "# CONFIG_LTO_NONE is not set" in path.read_text()
 
 
