@@ -18,6 +18,8 @@ def test_regression_fix_and_figure_drift():
     diff = report.compare(result("passed", {"lto_seconds": 1.0}), result("failed", {"lto_seconds": 2.0}))
     assert [r[1:] for r in diff.regressed] == [("passed", "failed")]
     assert diff.figures and diff.figures[0][1] == "lto_seconds"
+    diff = report.compare(result("passed", {"cost": {"peak_mib": 100}}), result("passed", {"cost": {"peak_mib": 300}}))
+    assert diff.figures == [("conformance/test_core.py::test_lto_ir[gcc-slim]", "cost.peak_mib", 100.0, 300.0)]
     diff = report.compare(result("failed"), result("xfailed"))
     assert diff.fixed and not diff.regressed
     diff = report.compare(result("passed", nodeid="a"), result("passed", nodeid="b"))

@@ -136,12 +136,24 @@ def compare(before: dict, after: dict) -> Diff:
             diff.regressed.append((nodeid, was, now))
         elif was in BAD and now not in BAD:
             diff.fixed.append((nodeid, was, now))
-        for key, value in test.get("figures", {}).items():
-            earlier = prior.get("figures", {}).get(key)
+        earlier_figures = _flatten(prior.get("figures", {}))
+        for key, value in _flatten(test.get("figures", {})).items():
+            earlier = earlier_figures.get(key)
             if _number(value) and _number(earlier) and earlier and abs(value - earlier) / abs(earlier) > NUMERIC_DRIFT:
                 diff.figures.append((nodeid, key, float(earlier), float(value)))
     diff.gone = [(n, t["outcome"]) for n, t in old.items() if n not in new]
     return diff
+
+
+def _flatten(figures: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested figures ({"cost": {"lto_link_seconds": 1}}) as dotted keys, so every number is compared."""
+    out: dict[str, Any] = {}
+    for key, value in figures.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _number(value: Any) -> bool:
