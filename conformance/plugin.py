@@ -19,6 +19,7 @@ import pytest
 from .harness import known_failures, report
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
+from .harness.process import SCRATCH_ENV
 from .harness.properties import Context, evaluate, load_all
 from .harness.toolchain import Toolchain, ToolchainSpec, resolve, spec_from_preset, split_command
 from .harness.verdict import FAIL, SKIP
@@ -81,6 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
     if not _wants_conformance(config):
         return
+    scratch = cache_root(config) / "scratch"
+    scratch.mkdir(exist_ok=True)
+    os.environ[SCRATCH_ENV] = str(scratch)
     shipped = getattr(config, "workerinput", {}).get(WORKER_TOOLCHAINS)
     try:
         toolchains = pickle.loads(shipped) if shipped is not None else [resolve(spec) for spec in _specs(config)]

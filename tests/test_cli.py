@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import fakes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -74,3 +76,23 @@ def test_report_and_ids(tmp_path):
     assert outcomes == {"cross-file-inlining": "passed"}
     assert (out / "report.md").read_text().startswith("# lto-conformance results")
     assert "<table>" in (out / "report.html").read_text()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/gcc"), reason="needs gcc")
+def test_tool_temporaries_go_to_the_cache(tmp_path):
+    """Every tool the suite runs gets TMPDIR inside the cache, not the user's TMPDIR."""
+    log = tmp_path / "tmpdirs.log"
+    record = f"open({str(log)!r}, 'a').write(os.environ.get('TMPDIR', '') + '\\n')"
+    cc = fakes.wrapper(tmp_path / "bin", "gcc", "gcc", purpose="records TMPDIR", extra=record)
+    user_tmp = tmp_path / "user-tmp"
+    user_tmp.mkdir()
+    cache = tmp_path / "cache"
+    args = ["-p", "no:cacheprovider", "conformance/test_core.py", "-q", "--cc", str(cc)]
+    env = {**os.environ, "TMPDIR": str(user_tmp), "LTO_CONFORMANCE_CACHE": str(cache)}
+    base = ["--basetemp", str(tmp_path / "basetemp")]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, *base], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = set(log.read_text().split())
+    assert seen == {str(cache / "scratch")}

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TIMEOUT = 120.0
+# Where children put their temporaries (TMPDIR) unless a caller sets TMPDIR itself:
+# the pytest layer points it into the suite's cache so no file lands elsewhere.
+SCRATCH_ENV = "LTO_CONFORMANCE_SCRATCH"
 
 # Linux carries a process's peak RSS across exec, so a child forked from a
 # large pytest process reports at least pytest's size. A tiny interpreter
@@ -85,6 +88,9 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"
     env.pop("LANGUAGE", None)
+    scratch = env.get(SCRATCH_ENV)
+    if scratch:
+        env["TMPDIR"] = scratch
     if extra:
         env.update(extra)
     return env

@@ -24,7 +24,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from .errors import UsageError
-from .process import Step, run
+from .process import SCRATCH_ENV, Step, run
 
 PROBE_TIMEOUT = 15.0
 LINKERS = ("bfd", "gold", "mold", "lld")
@@ -275,7 +275,8 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         raise UsageError(f"--fuse-ld {spec.fuse_ld!r}: unknown linker; known: {', '.join(LINKERS)}")
     option = spec.origin
     cc = _tool(spec.cc, option, env)
-    with tempfile.TemporaryDirectory(prefix="lto-conformance-probe-") as tmp:
+    scratch = os.environ.get(SCRATCH_ENV)
+    with tempfile.TemporaryDirectory(prefix="lto-conformance-probe-", dir=scratch) as tmp:
         work = Path(tmp)
         step = _probe([*spec.cc, *spec.cflags, "-dM", "-E", "-x", "c", "/dev/null"], option, work)
         found = _family_and_version(_macros(step.output)) if step.ok else None
