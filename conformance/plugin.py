@@ -29,6 +29,7 @@ CASES_ROOT = PROJECT_ROOT / "cases"
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
 WORKER_TOOLCHAINS = "lto_conformance_toolchains"
+KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
 
 
 def _wants_conformance(config: pytest.Config) -> bool:
@@ -100,6 +101,11 @@ def pytest_configure(config: pytest.Config) -> None:
         value = config.getoption(option)
         if value and not Path(value).is_file():
             raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
+    listed = config.getoption("known_failures")
+    try:
+        config.stash[KNOWN] = known_failures.load(Path(listed)) if listed else []
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     load_all()
 
 
@@ -159,9 +165,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    entries = (
-        known_failures.load(Path(config.getoption("known_failures"))) if config.getoption("known_failures") else []
-    )
+    entries = config.stash.get(KNOWN, [])
     for item in items:
         function = getattr(item, "function", None)
         if function is None or not item.nodeid.startswith(("conformance/", "conformance\\")):

@@ -39,6 +39,7 @@ def run_suite(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
         (["--toolchain", "gcc", "--cc", "gcc"], "ERROR: --toolchain and --cc conflict"),
         (["--fuse-ld", "ld64"], "ERROR: --fuse-ld 'ld64': unknown linker"),
         (["--kernel-src", "/nonexistent-tree"], "ERROR: --kernel-src"),
+        (["--known-failures", "README.md"], "ERROR: --known-failures README.md: "),
     ],
 )
 def test_bad_option_is_one_usage_error(args, message, tmp_path):
