@@ -45,7 +45,7 @@ def pytest_addoption(parser) -> None:
     group.addoption(
         "--known-failures",
         metavar="FILE",
-        help="TOML list of known toolchain defects, applied as strict xfail (see known-failures.toml)",
+        help="TOML list of known toolchain defects, applied as strict xfail (e.g. known-failures/debian-12.toml)",
     )
     group.addoption(
         "--lto-cache",
