@@ -11,8 +11,7 @@ import pytest
 from conformance.harness import dwarf, elf
 from conformance.harness.archive import read_index
 from conformance.harness.build import StepCache
-from conformance.harness.properties.core import nm_listing
-from conformance.harness.properties.evidence import plugin_trace
+from conformance.harness.properties.evidence import nm_listing, plugin_trace
 
 pytestmark = pytest.mark.skipif(not shutil.which("gcc"), reason="needs gcc")
 

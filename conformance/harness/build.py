@@ -153,11 +153,6 @@ class Builder:
         self.steps.append(result)
         return result
 
-    def reproducer(self, directory_hint: str | None = None) -> str:
-        lines = [f"$ cd {directory_hint}"] if directory_hint else []
-        lines += [s.shell() for s in self.steps]
-        return "\n".join(lines)
-
 
 @dataclass
 class CaseBuild:
@@ -179,8 +174,14 @@ class CaseBuild:
     def path(self, name: str) -> Path:
         return self.folder / name
 
-    def reproducer(self) -> str:
-        return "\n".join([f"$ cd {self.case.path_for_humans}", *(s.shell() for s in self.steps)])
+    @property
+    def link(self) -> Step | None:
+        """The link step, once the build got that far and succeeded."""
+        return self.steps[-1] if self.ok and self.output else None
+
+    def reproducer(self, directory: str | None = None) -> str:
+        """The commands, from the case folder (or ``directory`` for generated sources)."""
+        return "\n".join([f"$ cd {directory or self.case.path_for_humans}", *(s.shell() for s in self.steps)])
 
 
 def object_name(source: str) -> str:
@@ -218,11 +219,13 @@ def build_case(
     archiver: Tool | None = None,
     cacheable: bool = True,
     tag: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> CaseBuild:
     """Compile each source, archive if asked, link; stop at the first failure.
 
     ``variant`` is ``lto`` (the case's LTO flags at compile and link) or
     ``control`` (the same build without them), so every property can compare.
+    ``timeout`` bounds every step (generated probes can blow LTO up).
     """
     lto = variant == "lto"
     suffix = f"-{tag}" if tag else ""
@@ -230,7 +233,7 @@ def build_case(
     if folder.exists():
         shutil.rmtree(folder)
     stage_case(case, folder)
-    builder = Builder(folder, cache)
+    builder = Builder(folder, cache, timeout=timeout)
     lto_flags = case.lto_flags_for(toolchain.family) if lto else ()
     objects: dict[str, str] = {}
     base_inputs = case_inputs(case)
@@ -276,9 +279,7 @@ def build_case(
         "-o",
         output,
     ]
-    step = builder.step(
-        toolchain.cc, args, inputs=[*link_inputs, *archive_inputs], env=env, cacheable=cacheable, timeout=None
-    )
+    step = builder.step(toolchain.cc, args, inputs=[*link_inputs, *archive_inputs], env=env, cacheable=cacheable)
     return finish(None if step.ok else step, archive, output)
 
 

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import dwarf, elf
-from ..build import Builder, CaseBuild, object_name, stage_case
+from ..build import CaseBuild, run_program, stage_case
 from ..cases import Case
 from ..process import Step, run
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context, Skip, register
-from .evidence import build, check_program_runs, succeeded
+from .evidence import build, check_program_runs, extra_step, succeeded
 
 SERIAL_WARNING = re.compile(r"using serial compilation of (\d+) LTRANS jobs")
 NO_JOBSERVER = re.compile(r"jobserver is not available[^\n]*")
@@ -168,12 +168,11 @@ def _make_link(ctx: Context, case: Case, result: CaseBuild, make: Tool, *, plus:
     argv = [*ctx.toolchain.cc.argv, *_link_args(ctx, case, result, ["-v"], target)]
     objects = [result.objects[s] for s in case.sources]
     (result.folder / name).write_text(_makefile(name, target, objects, argv, plus=plus))
-    builder = Builder(result.folder, ctx.cache)
     # A pytest run under make must not leak its own jobserver into the probe.
     env = {"MAKEFLAGS": "", "MFLAGS": "", "MAKELEVEL": ""}
     jobs = case.expect.get("make_jobs", 2)
-    step = builder.step(make, [f"-j{jobs}", "-f", name, target], inputs=[*objects, name], env=env, cacheable=False)
-    result.steps.append(step)
+    args = [f"-j{jobs}", "-f", name, target]
+    step = extra_step(ctx, result, make, args, inputs=[*objects, name], env=env, cacheable=False)
     return step, name
 
 
@@ -286,11 +285,10 @@ def _watched_link(ctx: Context, case: Case, result: CaseBuild, tmpdir: Path, out
         shutil.rmtree(tmpdir)
     tmpdir.mkdir(parents=True)
     args = _link_args(ctx, case, result, ["-v"], output)
-    builder = Builder(result.folder, ctx.cache)
     objects = [result.objects[s] for s in case.sources]
     with DirectoryWatcher(tmpdir) as watcher:
-        step = builder.step(ctx.toolchain.cc, args, inputs=objects, env={"TMPDIR": str(tmpdir)}, cacheable=False)
-    result.steps.append(step)
+        env = {"TMPDIR": str(tmpdir)}
+        step = extra_step(ctx, result, ctx.toolchain.cc, args, inputs=objects, env=env, cacheable=False)
     return step, watcher.seen
 
 
@@ -355,9 +353,7 @@ def _unusable_link(ctx: Context, case: Case, result: CaseBuild, unusable: Path) 
     """The same link with a TMPDIR that does not exist: fallback or hard error is reported, not judged."""
     args = _link_args(ctx, case, result, ["-v"], "prog-unusable-tmpdir")
     objects = [result.objects[s] for s in case.sources]
-    step = Builder(result.folder, ctx.cache).step(ctx.toolchain.cc, args, inputs=objects, env={"TMPDIR": str(unusable)})
-    result.steps.append(step)
-    return step
+    return extra_step(ctx, result, ctx.toolchain.cc, args, inputs=objects, env={"TMPDIR": str(unusable)})
 
 
 def _describe_unusable(family: str, step: Step, writes_temporaries: bool) -> str:
@@ -503,36 +499,6 @@ def _generated_case(ctx: Context, case: Case) -> Case:
     return dataclasses.replace(case, directory=folder, sources=(*case.sources, *generated))
 
 
-@dataclasses.dataclass
-class TimedBuild:
-    builder: Builder
-    link: Step | None
-    failed: Step | None
-    output: Path
-
-
-def _timed_build(ctx: Context, case: Case, variant: str, timeout: float) -> TimedBuild:
-    """Compile and link with every step under the case's timeout: generated code can blow LTO up."""
-    t = ctx.toolchain
-    folder = ctx.workspace / f"{t.identity}-{case.property}-{case.name}-{variant}"
-    if folder.exists():
-        shutil.rmtree(folder)
-    stage_case(case, folder)
-    builder = Builder(folder, ctx.cache, timeout=timeout)
-    lto = case.lto_flags_for(t.family) if variant == "lto" else ()
-    inputs = sorted(p.name for p in case.directory.iterdir() if p.is_file() and p.name != "case.toml")
-    objects = []
-    for source in case.sources:
-        obj = object_name(source)
-        step = builder.step(t.cc, [*t.cflags, *case.cflags, *lto, "-c", source, "-o", obj], inputs=inputs)
-        if not step.ok:
-            return TimedBuild(builder, None, step, folder / "prog")
-        objects.append(obj)
-    args = [*t.cflags, *case.cflags, *lto, *t.linker_flags, *t.ldflags, *case.ldflags, *objects, "-o", "prog"]
-    link = builder.step(t.cc, args, inputs=objects)
-    return TimedBuild(builder, link, None if link.ok else link, folder / "prog")
-
-
 @register(
     "cost",
     "time / peak memory / size of LTO vs non-LTO link are measured and bounded",
@@ -548,9 +514,9 @@ def _timed_build(ctx: Context, case: Case, variant: str, timeout: float) -> Time
 def cost(ctx: Context, case: Case, findings: Findings) -> str:
     generated = _generated_case(ctx, case)
     timeout = float(case.expect.get("timeout_seconds", 120))
-    lto = _timed_build(ctx, generated, "lto", timeout)
-    control = _timed_build(ctx, generated, "control", timeout)
-    reproducer = lto.builder.reproducer(str(generated.directory))
+    lto = build(ctx, generated, "lto", timeout=timeout)
+    control = build(ctx, generated, "control", timeout=timeout)
+    reproducer = lto.reproducer(str(generated.directory))
     for name, result in (("lto", lto), ("control", control)):
         if result.failed is not None:
             findings.expect(
@@ -591,7 +557,7 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
         f"LTO .text {figures['lto_text_bytes']}, non-LTO .text {figures['nolto_text_bytes']}",
     )
     if ctx.toolchain.runs_natively:
-        ran = {name: run(["./prog"], cwd=b.output.parent, timeout=20) for name, b in (("lto", lto), ("nolto", control))}
+        ran = {name: run_program(b) for name, b in (("lto", lto), ("nolto", control))}
         findings.expect(
             ran["lto"].ok and ran["nolto"].ok and ran["lto"].output == ran["nolto"].output,
             "the LTO and non-LTO programs to run and print the same number (the generated code has no UB)",
@@ -601,14 +567,14 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
     return reproducer
 
 
-def _cost_figures(generated: Case, lto: TimedBuild, control: TimedBuild) -> dict[str, Any]:
+def _cost_figures(generated: Case, lto: CaseBuild, control: CaseBuild) -> dict[str, Any]:
     """The figures for the report; seconds and RSS are those Step recorded when the step really ran."""
     assert lto.link is not None and control.link is not None
     # A child's ru_maxrss starts at the RSS of the process that forked it (Linux keeps maxrss
     # across exec), so the runner's own size is a floor under every RSS figure: report it.
-    floor = run(["true"], cwd=lto.output.parent, timeout=10).peak_rss_kib / MIB
-    lto_build = sum(s.seconds for s in lto.builder.steps)
-    nolto_build = sum(s.seconds for s in control.builder.steps)
+    floor = run(["true"], cwd=lto.folder, timeout=10).peak_rss_kib / MIB
+    lto_build = sum(s.seconds for s in lto.steps)
+    nolto_build = sum(s.seconds for s in control.steps)
     return {
         "sources": len(generated.sources),
         "lto_link_seconds": round(lto.link.seconds, 3),
@@ -620,7 +586,7 @@ def _cost_figures(generated: Case, lto: TimedBuild, control: TimedBuild) -> dict
         "lto_link_peak_rss_mib": round(lto.link.peak_rss_kib / MIB, 1),
         "nolto_link_peak_rss_mib": round(control.link.peak_rss_kib / MIB, 1),
         "rss_floor_mib": round(floor, 1),
-        "lto_text_bytes": elf.section_size(lto.output, ".text"),
-        "nolto_text_bytes": elf.section_size(control.output, ".text"),
-        "measured_now": not any(s.cached for s in (*lto.builder.steps, *control.builder.steps)),
+        "lto_text_bytes": elf.section_size(lto.path("prog"), ".text"),
+        "nolto_text_bytes": elf.section_size(control.path("prog"), ".text"),
+        "measured_now": not any(s.cached for s in (*lto.steps, *control.steps)),
     }

@@ -8,32 +8,26 @@ gcc-nm, llvm-ar, or binutils with a working plugin in bfd-plugins).
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
 
 from .. import elf
 from ..archive import read_index
-from ..build import Builder, CaseBuild
+from ..build import CaseBuild
 from ..cases import Case
 from ..process import run
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context, Skip, register
-from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
-
-NM_LINE = re.compile(r"^(?:[0-9a-fA-F-]+\s+)?(?P<kind>[A-Za-z?])\s+(?P<name>\S+)$")
-
-
-def nm_listing(output: str) -> dict[str, str]:
-    """name -> nm type letter, from BSD-format nm output."""
-    out: dict[str, str] = {}
-    for line in output.splitlines():
-        match = NM_LINE.match(line.strip())
-        if match:
-            out[match["name"]] = match["kind"]
-    return out
+from .evidence import (
+    build,
+    check_plugin_idle,
+    check_plugin_ran,
+    check_program_runs,
+    extra_step,
+    nm_listing,
+    succeeded,
+)
 
 
 def _objects(result: CaseBuild) -> list[Path]:
@@ -83,14 +77,6 @@ def linker_plugin(ctx: Context, case: Case, findings: Findings) -> str:
     return lto.reproducer()
 
 
-def _tool_step(result: CaseBuild, tool: Tool, args: list[str], inputs: Iterable[str], ctx: Context):
-    """One more step (nm, ar) in an existing build folder, cached like the rest."""
-    builder = Builder(result.folder, ctx.cache)
-    step = builder.step(tool, args, inputs=inputs)
-    result.steps.append(step)
-    return step
-
-
 @register("nm-symbols", "nm under test lists the real symbols of LTO objects", {"listed": dict}, requires=("lto-ir",))
 def nm_symbols(ctx: Context, case: Case, findings: Findings) -> str:
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
@@ -98,7 +84,7 @@ def nm_symbols(ctx: Context, case: Case, findings: Findings) -> str:
         return lto.reproducer()
     wanted: dict[str, str] = case.expect["listed"]
     for source, obj in lto.objects.items():
-        step = _tool_step(lto, ctx.toolchain.nm, [obj], [obj], ctx)
+        step = extra_step(ctx, lto, ctx.toolchain.nm, [obj], inputs=[obj])
         listing = nm_listing(step.output) if step.ok else {}
         _compare_listing(wanted, listing, step.output if not step.ok or not listing else "", findings, obj)
         truth = elf.symbols_of(control.path(control.objects[source]))
@@ -207,14 +193,14 @@ def system_binutils(ctx: Context, case: Case, findings: Findings) -> str:
     findings.info["bfd_plugins"] = [p.name for p in plugins]
     wanted: dict[str, str] = case.expect["listed"]
     for obj in lto.objects.values():
-        step = _tool_step(lto, nm, [obj], [obj], ctx)
+        step = extra_step(ctx, lto, nm, [obj], inputs=[obj])
         listing = nm_listing(step.output) if step.ok else {}
         before = len(findings.problems)
         _compare_listing(wanted, listing, step.output, findings, obj)
         if len(findings.problems) > before:
             findings.notes.append(_diagnose_plugins(ctx, lto, nm, obj, plugins, wanted))
         archive = "libsystem.a"
-        step = _tool_step(lto, ar, ["rcs", archive, obj], [obj], ctx)
+        step = extra_step(ctx, lto, ar, ["rcs", archive, obj], inputs=[obj])
         if step.ok:
             index = read_index(lto.path(archive))
             defined = [n for n, k in wanted.items() if k != "U"]
@@ -236,7 +222,7 @@ def _diagnose_plugins(
         return f"{_plugin_dir(nm.path)} holds no plugin, so binutils cannot read LTO objects"
     verdicts = []
     for plugin in plugins:
-        step = _tool_step(result, nm, ["--plugin", str(plugin), obj], [obj], ctx)
+        step = extra_step(ctx, result, nm, ["--plugin", str(plugin), obj], inputs=[obj])
         listing = nm_listing(step.output)
         works = all(n in listing for n in wanted)
         complaint = next((ln for ln in step.output.splitlines() if "plugin" in ln.lower()), "")

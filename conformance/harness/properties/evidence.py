@@ -13,17 +13,47 @@ from pathlib import Path
 from typing import Any
 
 from .. import dwarf, elf
-from ..build import CaseBuild, build_case, run_program
+from ..build import Builder, CaseBuild, build_case, run_program
 from ..cases import Case
+from ..process import Step
+from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context
 
+NM_LINE = re.compile(r"^(?:[0-9a-fA-F-]+\s+)?(?P<kind>[A-Za-z?])\s+(?P<name>\S+)$")
 GCC_RESOLUTION_LINE = re.compile(r"^\s*\d+\s+\S+\s+(?P<resolution>[A-Z_]+)\s+(?P<symbol>\S+)")
 LLVM_RESOLUTION_LINE = re.compile(r"^-r=(?P<file>[^,]*),(?P<symbol>[^,]+),(?P<flags>\w*)$")
 
 
 def build(ctx: Context, case: Case, variant: str, **options: Any) -> CaseBuild:
     return build_case(case, ctx.toolchain, variant, ctx.workspace, ctx.cache, **options)
+
+
+def extra_step(
+    ctx: Context,
+    result: CaseBuild,
+    tool: Tool,
+    args: Sequence[str],
+    *,
+    inputs: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cacheable: bool = True,
+) -> Step:
+    """One more step (nm, ar, a second link) in a finished build's folder, cached like the rest
+    and kept in the build's steps so the reproducer shows it."""
+    step = Builder(result.folder, ctx.cache).step(tool, args, inputs=inputs, env=env, cacheable=cacheable)
+    result.steps.append(step)
+    return step
+
+
+def nm_listing(output: str) -> dict[str, str]:
+    """name -> nm type letter, from BSD-format nm output (GNU, LLVM)."""
+    out: dict[str, str] = {}
+    for line in output.splitlines():
+        match = NM_LINE.match(line.strip())
+        if match:
+            out[match["name"]] = match["kind"]
+    return out
 
 
 def succeeded(result: CaseBuild, findings: Findings) -> bool:

@@ -21,12 +21,12 @@ from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
 from .. import elf
-from ..build import Builder, CaseBuild, run_program
+from ..build import CaseBuild, run_program
 from ..cases import Case
 from ..process import Step
 from ..verdict import Findings
 from . import Context, Skip, register
-from .evidence import build, check_program_runs, succeeded
+from .evidence import build, check_program_runs, extra_step, nm_listing, succeeded
 
 UNDEFINED_REFERENCE = re.compile(r"undefined (?:reference to|symbol:?) [`'\"]?(?P<name>[\w.$]+)")
 TRACE_HOOKS = ("__fentry__", "mcount", "__mcount", "_mcount")
@@ -63,14 +63,6 @@ def _first_error(step: Step | None) -> str:
         if "error" in line.lower():
             return line
     return lines[-1] if lines else f"exit {step.returncode}"
-
-
-def _extra_step(ctx: Context, result: CaseBuild, args: Sequence[str], inputs: Sequence[str]) -> Step:
-    """One more compiler-driver step in a build folder, cached and kept for the reproducer."""
-    builder = Builder(result.folder, ctx.cache)
-    step = builder.step(ctx.toolchain.cc, args, inputs=inputs, timeout=None)
-    result.steps.append(step)
-    return step
 
 
 def _check_defined(result: CaseBuild, names: Sequence[str], findings: Findings) -> None:
@@ -305,14 +297,8 @@ def _relocatable_symbols(ctx: Context, result: CaseBuild, path: Path) -> tuple[e
     """What the -r output defines: from the ELF symtab, or via the nm under test when it holds IR."""
     kind = elf.ir_kind(path)
     if kind in (elf.IRKind.GCC_SLIM, elf.IRKind.LLVM_BITCODE):
-        builder = Builder(result.folder, ctx.cache)
-        step = builder.step(ctx.toolchain.nm, [path.name], inputs=[path.name])
-        result.steps.append(step)
-        names = set()
-        for line in step.output.splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[-2] not in ("U", "w", "v"):
-                names.add(parts[-1])
+        step = extra_step(ctx, result, ctx.toolchain.nm, [path.name], inputs=[path.name])
+        names = {name for name, kind in nm_listing(step.output).items() if kind not in ("U", "w", "v")}
         return kind, names, f"{ctx.toolchain.nm.name} lists"
     if kind == elf.IRKind.NOT_AN_OBJECT:
         return kind, set(), "not an object"
@@ -361,7 +347,7 @@ def _final_link(ctx: Context, case: Case, result: CaseBuild, findings: Findings)
     lto_flags = case.lto_flags_for(t.family) if result.variant == "lto" else ()
     assert result.output
     args = [*t.cflags, *case.cflags, *lto_flags, *t.linker_flags, *t.ldflags, *case.ldflags]
-    step = _extra_step(ctx, result, [*args, result.output, "-o", "prog"], [result.output])
+    step = extra_step(ctx, result, ctx.toolchain.cc, [*args, result.output, "-o", "prog"], inputs=[result.output])
     if not findings.expect(
         step.ok, f"the final link of {result.output} to succeed", _first_error(step), result.variant
     ):
