@@ -232,21 +232,21 @@ def boot(
     log = workdir / "console.log"
     log.write_text(step.output)
     marker = next((line.strip() for line in step.output.splitlines() if MARKER in line), "")
+    panic = next((line.strip() for line in step.output.splitlines() if "Kernel panic" in line), "")
     if step.timed_out:
         detail = f"timed out after {timeout:.0f} s" + (
             " (marker seen, but the guest did not end the VM)" if marker else ""
         )
     elif not marker:
-        panic = next((line.strip() for line in step.output.splitlines() if "Kernel panic" in line), "")
         detail = f"QEMU exited ({step.returncode}) without the marker" + (f"; {panic}" if panic else "")
-    elif panic := next((line.strip() for line in step.output.splitlines() if "Kernel panic" in line), ""):
+    elif panic:
         detail = f"marker seen, but the kernel panicked: {panic}"
     elif step.returncode != 0:
         detail = f"marker seen but QEMU exited with {step.returncode}"
     else:
         detail = "marker seen, QEMU exited by itself"
     return BootResult(
-        ok=bool(marker) and step.ok and "Kernel panic" not in step.output,
+        ok=bool(marker) and step.ok and not panic,
         command=step.shell(),
         seconds=step.seconds,
         marker_line=marker,
