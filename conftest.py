@@ -19,6 +19,24 @@ def pytest_addoption(parser) -> None:
     group.addoption("--ar", metavar="CMD", help="archiver under test; default the compiler's own (gcc-ar, llvm-ar)")
     group.addoption("--nm", metavar="CMD", help="nm under test; default the compiler's own (gcc-nm, llvm-nm)")
     group.addoption("--ranlib", metavar="CMD", help="ranlib under test; default the compiler's own")
+    group.addoption(
+        "--strip",
+        metavar="CMD",
+        help="strip under test (post-link-tools); default binutils strip for gcc, the same LLVM's llvm-strip for clang",
+    )
+    group.addoption(
+        "--objcopy",
+        metavar="CMD",
+        help="objcopy under test (post-link-tools); default binutils objcopy for gcc, the same LLVM's llvm-objcopy",
+    )
+    group.addoption(
+        "--skew-cc",
+        metavar="CMD",
+        action="append",
+        default=[],
+        help="repeatable: another version of the same compiler family whose IR the toolchain must read or "
+        "refuse clearly (version-skew); default: the other installed versions (gcc-N, clang-N)",
+    )
     group.addoption("--fuse-ld", metavar="NAME", help="linker flavour: bfd, gold, mold or lld (-fuse-ld=NAME)")
     group.addoption("--cflags", metavar="FLAGS", default="", help="extra flags for every compile")
     group.addoption("--ldflags", metavar="FLAGS", default="", help="extra flags for every link")

@@ -46,14 +46,15 @@ def _specs(config: pytest.Config) -> list[ToolchainSpec]:
     opt = config.getoption
     cflags, ldflags = shlex.split(opt("cflags") or ""), shlex.split(opt("ldflags") or "")
     presets = opt("toolchain")
-    explicit = {name: opt(name) for name in ("cc", "ar", "nm", "ranlib", "fuse_ld") if opt(name)}
+    explicit = {name: opt(name) for name in ("cc", "ar", "nm", "ranlib", "strip", "objcopy", "fuse_ld") if opt(name)}
     if presets:
         if "cc" in explicit:
             raise UsageError("--toolchain and --cc conflict: name the toolchain one way")
         specs = []
         for name in presets:
             spec = spec_from_preset(name, cflags=cflags, ldflags=ldflags)
-            overrides = {k: split_command(v) for k, v in explicit.items() if k in ("ar", "nm", "ranlib")}
+            tools = ("ar", "nm", "ranlib", "strip", "objcopy")
+            overrides = {k: split_command(v) for k, v in explicit.items() if k in tools}
             if "fuse_ld" in explicit:
                 overrides["fuse_ld"] = explicit["fuse_ld"]
             specs.append(dataclasses.replace(spec, **overrides))
@@ -69,6 +70,8 @@ def _specs(config: pytest.Config) -> list[ToolchainSpec]:
             ar=split_command(opt("ar")),
             nm=split_command(opt("nm")),
             ranlib=split_command(opt("ranlib")),
+            strip=split_command(opt("strip")),
+            objcopy=split_command(opt("objcopy")),
             fuse_ld=opt("fuse_ld"),
             cflags=tuple(cflags),
             ldflags=tuple(ldflags),

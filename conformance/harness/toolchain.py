@@ -57,6 +57,8 @@ class ToolchainSpec:
     ldflags: tuple[str, ...] = ()
     preset: str | None = None
     origin: str = "--cc"
+    strip: tuple[str, ...] | None = None
+    objcopy: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Toolchain:
     ldflags: tuple[str, ...]
     plugin: Path | None
     identity: str
+    # Post-link tools (strip, objcopy) packagers run on objects and archives; None: not found.
+    strip: Tool | None = None
+    objcopy: Tool | None = None
 
     @property
     def full_id(self) -> str:
@@ -117,6 +122,10 @@ class Toolchain:
         ]
         if self.ranlib:
             lines.append(f"  ranlib  {shlex.join(self.ranlib.argv)}  ({self.ranlib.path})")
+        for kind in ("strip", "objcopy"):
+            tool = getattr(self, kind)
+            if tool:
+                lines.append(f"  {kind:<7} {shlex.join(tool.argv)}  ({tool.path})")
         lines.append(f"  linker  {self.linker}: {self.linker_version}")
         if self.plugin:
             lines.append(f"  plugin  {self.plugin}")
@@ -324,6 +333,7 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
                     tools[kind] = None
                     continue
                 raise
+        post_link = resolve_post_link_tools(spec, family, cc, version, env, work)
     identity = _digest(
         cc.identity,
         version_text,
@@ -350,4 +360,70 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         ldflags=spec.ldflags,
         plugin=plugin,
         identity=identity,
+        **post_link,
     )
+
+
+POST_LINK_TOOLS = ("strip", "objcopy")
+LLVM_VERSION = re.compile(r"LLVM version (\d+)\.")
+
+
+def _tool_version(argv: Sequence[str], workdir: Path) -> str:
+    step = run([*argv, "--version"], cwd=workdir, timeout=PROBE_TIMEOUT, measure_rss=False)
+    return step.output.strip() if step.ok else ""
+
+
+def _post_link_candidates(kind: str, family: str, cc: Tool, version: Version, workdir: Path) -> list[str]:
+    """Where the toolchain's own strip/objcopy live: the driver's answer first, then the usual names.
+
+    GCC: binutils, which the driver names with its cross prefix (``-print-prog-name``).
+    clang: llvm-<kind> of the same LLVM; ``-print-prog-name`` may answer another LLVM's
+    /usr/bin tool (clang-16 on Debian 12 answers LLVM 14's), so versions are checked later.
+    """
+    name = kind if family == "gcc" else f"llvm-{kind}"
+    step = run([*cc.argv, f"-print-prog-name={name}"], cwd=workdir, timeout=PROBE_TIMEOUT, measure_rss=False)
+    printed = step.output.strip() if step.ok else ""
+    candidates = [os.path.normpath(printed)] if printed.startswith("/") else []
+    if family == "gcc":
+        base = Path(cc.argv[0]).name
+        head = base.rpartition("gcc")[0] if "gcc" in base else ""
+        if head:
+            candidates.append(f"{head}{kind}")
+        return [*candidates, kind]
+    major = version.major
+    return [*candidates, f"{name}-{major}", f"/usr/lib/llvm-{major}/bin/{name}", name]
+
+
+def _is_own_tool(kind: str, family: str, version: Version, text: str) -> bool:
+    if family == "gcc":
+        return text.startswith(f"GNU {kind}")
+    match = LLVM_VERSION.search(text)
+    return match is not None and int(match[1]) == version.major
+
+
+def resolve_post_link_tools(
+    spec: ToolchainSpec, family: str, cc: Tool, version: Version, env: Mapping[str, str], workdir: Path
+) -> dict[str, Tool | None]:
+    """strip/objcopy under test: --strip/--objcopy as given, else the toolchain's own, version-checked.
+
+    A given tool must exist (a usage error otherwise); a default that cannot be
+    found is None, and post-link-tools skips with that reason.
+    """
+    out: dict[str, Tool | None] = {}
+    for kind in POST_LINK_TOOLS:
+        given = getattr(spec, kind)
+        if given:
+            tool = _tool(given, f"--{kind}", env)
+            out[kind] = replace(tool, identity=_digest(tool.identity, _tool_version(given, workdir)))
+            continue
+        out[kind] = None
+        for candidate in _post_link_candidates(kind, family, cc, version, workdir):
+            path = Path(candidate) if "/" in candidate else _which(candidate, env)
+            if path is None or not path.is_file() or not os.access(path, os.X_OK):
+                continue
+            text = _tool_version([candidate], workdir)
+            if _is_own_tool(kind, family, version, text):
+                tool = _tool([candidate], f"--{kind}", env)
+                out[kind] = replace(tool, identity=_digest(tool.identity, text))
+                break
+    return out

@@ -1,0 +1,5 @@
+"""What happens after the link: post-link tools, symbol versions, version skew, reproducibility (see cases/)."""
+
+
+def test_post_link_tools(check_property):
+    check_property()

@@ -1,0 +1,93 @@
+"""Fault injection for what happens after the link: each fake breaks exactly its property.
+
+post-link-tools: a strip that drops the IR sections (gcc), and an llvm-strip
+that "strips" bitcode archives by writing them back without an index
+(clang-19), both with exit 0. The healthy toolchains must pass (beyond the
+known Debian 12 defects, which every fake of the same family inherits).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.harness.toolchain import Toolchain, ToolchainSpec, resolve
+from tests import fakes
+
+MINE = ("post-link-tools",)
+NEIGHBOURS = ("lto-ir", "linker-plugin")
+
+needs_gcc = pytest.mark.skipif(not shutil.which("gcc") or not shutil.which("strip"), reason="needs gcc, strip")
+needs_clang = pytest.mark.skipif(
+    not shutil.which("clang-19") or not shutil.which("llvm-ar-19"), reason="needs clang-19, llvm-ar-19"
+)
+
+
+def judge(tc: Toolchain, cache: Path, tmp_path: Path, names=(*NEIGHBOURS, *MINE)) -> dict:
+    return fakes.evaluate_properties(tc, cache, tmp_path / "builds", names)
+
+
+def _with(cc: str, **tools: Path) -> Toolchain:
+    fuse = "lld" if cc.startswith("clang") else None
+    return resolve(ToolchainSpec(cc=(cc,), fuse_ld=fuse, **{k: (str(v),) for k, v in tools.items()}))
+
+
+@needs_gcc
+def test_healthy_gcc_post_link_tools(system_gcc, step_cache_root, tmp_path):
+    assert system_gcc.strip is not None and system_gcc.objcopy is not None
+    results = judge(system_gcc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == set(), fakes.messages(results)
+
+
+@needs_clang
+def test_healthy_clang_post_link_tools(step_cache_root, tmp_path):
+    tc = resolve(ToolchainSpec(cc=("clang-19",), fuse_ld="lld"))
+    assert tc.strip is not None and "19" in str(tc.strip.path) + tc.strip.name
+    results = judge(tc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == set(), fakes.messages(results)
+    refusals = [v.info.get("operations", {}) for v in results["post-link-tools"]]
+    assert any("refused" in how for ops in refusals for how in ops.values()), refusals
+
+
+@needs_gcc
+def test_strip_that_drops_ir_fails_post_link_tools(step_cache_root, tmp_path):
+    strip = fakes.wrapper(
+        tmp_path / "bin", "strip", "strip", purpose="drops the LTO IR, exit 0", add=["--remove-section=.gnu.lto_*"]
+    )
+    tc = _with("gcc", strip=strip)
+    results = judge(tc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == {"post-link-tools"}, fakes.messages(results)
+    text = fakes.messages(results)
+    assert "lost its IR: was gcc-slim, now none" in text and "\n  $ " in text and str(strip) in text
+
+
+LOSES_INDEX = """\
+import os, shutil, subprocess, sys, tempfile
+args = sys.argv[1:]
+out = args[args.index("-o") + 1]
+source = args[-1]
+with open(source, "rb") as handle:
+    archive = handle.read(8) == b"!<arch>\\n"
+if not archive:
+    shutil.copyfile(source, out)
+    sys.exit(0)
+with tempfile.TemporaryDirectory() as tmp:
+    members = subprocess.run([{ar!r}, "t", os.path.abspath(source)], capture_output=True, text=True).stdout.split()
+    subprocess.run([{ar!r}, "x", os.path.abspath(source)], cwd=tmp, check=True)
+    if os.path.exists(out):
+        os.unlink(out)
+    subprocess.run([{ar!r}, "rcS", os.path.abspath(out), *members], cwd=tmp, check=True)
+"""
+
+
+@needs_clang
+def test_strip_that_loses_the_index_fails_post_link_tools(step_cache_root, tmp_path):
+    body = LOSES_INDEX.format(ar=shutil.which("llvm-ar-19"))
+    strip = fakes.script(tmp_path / "bin", "llvm-strip", "# exit 0, writes archives back without index\n" + body)
+    tc = _with("clang-19", strip=strip)
+    results = judge(tc, step_cache_root, tmp_path)
+    assert fakes.failing(results) == {"post-link-tools"}, fakes.messages(results)
+    text = fakes.messages(results)
+    assert "archive index lost lib_answer" in text and "cases/post-link-tools/archive" in text
