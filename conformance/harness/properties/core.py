@@ -89,10 +89,11 @@ def nm_symbols(ctx: Context, case: Case, findings: Findings) -> str:
         _compare_listing(wanted, listing, step.output if not step.ok or not listing else "", findings, obj)
         truth = elf.symbols_of(control.path(control.objects[source]))
         defined_truth = {s.name for s in truth if s.defined}
+        undefined_truth = {s.name for s in truth if not s.defined}
         findings.expect(
-            all(name in defined_truth or kind == "U" for name, kind in wanted.items()),
-            "the non-LTO object (read with pyelftools) to define what the case lists",
-            ", ".join(sorted(defined_truth)),
+            all(name in (undefined_truth if kind == "U" else defined_truth) for name, kind in wanted.items()),
+            "the non-LTO object (read with pyelftools) to define what the case lists and reference its U names",
+            f"defines {', '.join(sorted(defined_truth))}; undefined {', '.join(sorted(undefined_truth)) or 'none'}",
             where="control",
         )
         visible = set(elf.global_definitions(lto.path(obj)))
