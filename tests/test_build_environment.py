@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from conformance.harness.build import StepCache
+from conformance.harness.generate import generate_sources
+from conformance.harness.ltrans import ltrans_trace
 from conformance.harness.properties import Context, evaluate, load_all
-from conformance.harness.properties.build_environment import generate_sources, ltrans_trace
 from conformance.harness.toolchain import Toolchain
 from conformance.harness.verdict import FAIL, Verdict
 from tests.fakes import CASES_ROOT, messages, toolchain, wrapper

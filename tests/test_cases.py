@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from conformance.harness.cases import load_case, load_cases
 from conformance.harness.errors import CaseError
-from conformance.harness.properties import REGISTRY, load_all
+from conformance.harness.properties import REGISTRY, load_all, property_modules
 
 ROOT = Path(__file__).resolve().parent.parent / "cases"
 SCHEMA = {"inlined": list, "absent": list}
@@ -83,5 +84,16 @@ def test_full_case_round_trip(tmp_path):
     assert case.lto_flags_for("gcc") == ("-flto",)
     assert case.file_flags("b.c").cflags == ("-pg",) and not case.file_flags("b.c").lto
     assert case.archive.thin and case.link == "relocatable" and case.run_stdout == "ok\n"
-    assert case.requires.unmet("clang", case.requires.min_version, "bfd", True) == "needs a gcc toolchain"
+    clang = SimpleNamespace(family="clang", version=case.requires.min_version, linker="bfd", arch="x86_64")
+    assert case.requires.unmet(clang) == "needs a gcc toolchain"
     assert case.expect == {"absent": ["x"]} and case.control == {"inlined": []}
+
+
+def test_one_property_one_module_named_after_it():
+    """``test_x_y`` -> ``properties/x_y.py`` -> ``cases/x-y/``: one hop each."""
+    load_all()
+    package = "conformance.harness.properties"
+    homes = {name: prop.check.__module__ for name, prop in REGISTRY.items()}
+    wrong = {name: home for name, home in homes.items() if home != f"{package}.{name.replace('-', '_')}"}
+    assert not wrong, f"properties registered outside the module named after them: {wrong}"
+    assert {m.rsplit(".", 1)[-1] for m in homes.values()} == set(property_modules())

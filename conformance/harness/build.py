@@ -266,24 +266,36 @@ def build_case(
     output = "prog" if case.link == "exe" else "combined.o"
     kind = ["-r"] if case.link == "relocatable" else []
     archive_inputs = [objects[s] for s in case.archive.members] if case.archive else []
-    args = [
-        *toolchain.cflags,
-        *case.cflags,
-        *lto_flags,
-        *toolchain.linker_flags,
-        *toolchain.ldflags,
-        *case.ldflags,
-        *link_flags,
-        *kind,
-        *link_inputs,
-        "-o",
-        output,
-    ]
+    args = link_arguments(toolchain, case, variant, link_inputs, output, [*link_flags, *kind])
     step = builder.step(toolchain.cc, args, inputs=[*link_inputs, *archive_inputs], env=env, cacheable=cacheable)
     return finish(None if step.ok else step, archive, output)
 
 
-def run_program(build: CaseBuild, timeout: float = 20.0) -> Step:
-    """Run the linked program (native toolchains only); not cached: it is the proof."""
-    assert build.output
-    return run([f"./{build.output}"], cwd=build.folder, timeout=timeout, measure_rss=False)
+def link_arguments(
+    toolchain: Toolchain,
+    case: Case,
+    variant: str,
+    inputs: Sequence[str],
+    output: str,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The driver's arguments for linking ``inputs``: the one place that knows the flag order.
+
+    The compile flags come again (GCC and clang take code-generation flags
+    at link time, where LTO generates the code), then the LTO flags in the
+    ``lto`` variant, the linker choice, the user's and the case's link flags,
+    the caller's ``extra`` flags, the inputs and the output.
+    """
+    lto = case.lto_flags_for(toolchain.family) if variant == "lto" else ()
+    return [
+        *toolchain.cflags,
+        *case.cflags,
+        *lto,
+        *toolchain.linker_flags,
+        *toolchain.ldflags,
+        *case.ldflags,
+        *extra,
+        *inputs,
+        "-o",
+        output,
+    ]

@@ -14,11 +14,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
 from .errors import CaseError
+
+if TYPE_CHECKING:
+    from .toolchain import Toolchain
 
 LINK_KINDS = ("exe", "relocatable", "none")
 FAMILIES = ("gcc", "clang")
@@ -41,23 +44,41 @@ class Archive:
 
 @dataclass(frozen=True)
 class Requires:
-    """Facts a toolchain must have for the case to apply (lit's REQUIRES)."""
+    """Facts a toolchain must have for the case to apply (lit's REQUIRES).
+
+    Evaluated against the facts detected once per toolchain (family,
+    version, linker, target CPU, whether its programs run here); ``because``
+    is the case's explanation, shown with the skip.
+    """
 
     family: str | None = None
     min_version: Version | None = None
     linkers: tuple[str, ...] = ()
+    arch: tuple[str, ...] = ()
     native: bool = False
+    runs: bool = False
+    because: str = ""
 
-    def unmet(self, family: str, version: Version, linker: str, native: bool) -> str | None:
+    def unmet(self, toolchain: Toolchain) -> str | None:
         """Why the case does not apply to this toolchain, or None."""
-        if self.family and self.family != family:
+        reason = self._unmet(toolchain)
+        if reason and self.because:
+            return f"{reason} ({self.because})"
+        return reason
+
+    def _unmet(self, t: Toolchain) -> str | None:
+        if self.family and self.family != t.family:
             return f"needs a {self.family} toolchain"
-        if self.min_version and version < self.min_version:
-            return f"needs {family} >= {self.min_version}"
-        if self.linkers and linker not in self.linkers:
-            return f"needs one of the linkers {', '.join(self.linkers)} (this one uses {linker})"
-        if self.native and not native:
+        if self.min_version and t.version < self.min_version:
+            return f"needs {t.family} >= {self.min_version}"
+        if self.linkers and t.linker not in self.linkers:
+            return f"needs one of the linkers {', '.join(self.linkers)} (this one uses {t.linker})"
+        if self.arch and t.arch not in self.arch:
+            return f"needs a target CPU among {', '.join(self.arch)} (target is {t.target})"
+        if self.native and not t.runs_natively:
             return "needs to run its program on this machine (cross toolchain)"
+        if self.runs and not t.runs_natively:
+            return f"needs to run its program, and programs for {t.target} do not run here"
         return None
 
 
@@ -216,7 +237,15 @@ def load_case(directory: Path, property_name: str, schema: Mapping[str, type]) -
             min_version = Version(raw_version) if raw_version else None
         except InvalidVersion as exc:
             raise req.fail("min_version", str(exc)) from exc
-        requires = Requires(family, min_version, req.strings("linkers"), req.get("native", bool, False))
+        requires = Requires(
+            family,
+            min_version,
+            linkers=req.strings("linkers"),
+            arch=req.strings("arch"),
+            native=req.get("native", bool, False),
+            runs=req.get("runs", bool, False),
+            because=req.get("because", str, ""),
+        )
         req.finish()
     expect_reader = top.sub("expect")
     control_reader = top.sub("control")

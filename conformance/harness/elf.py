@@ -13,12 +13,14 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
 LLVM_BITCODE_MAGIC = b"BC\xc0\xde"
 LLVM_WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"
 GCC_LTO_PREFIX = ".gnu.lto_"
 GCC_SLIM_MARKER = "__gnu_lto_slim"
+SHF_EXECINSTR = 0x4
 
 
 class IRKind(StrEnum):
@@ -38,10 +40,21 @@ class Symbol:
     section: str
     value: int
     size: int
+    section_index: int | None = None
 
     @property
     def defined(self) -> bool:
         return self.section not in ("SHN_UNDEF",)
+
+    @property
+    def base(self) -> str:
+        """The name without the suffixes LTO and IPA clones add."""
+        return base_name(self.name)
+
+
+def base_name(symbol: str) -> str:
+    """``f.lto_priv.0``, ``f.llvm.123``, ``f.constprop.0`` are still f."""
+    return symbol.split(".", 1)[0] if not symbol.startswith(".") else symbol
 
 
 def is_bitcode(path: Path) -> bool:
@@ -107,9 +120,19 @@ def symbols_of(path: Path) -> list[Symbol]:
                     section,
                     sym["st_value"],
                     sym["st_size"],
+                    shndx if isinstance(shndx, int) else None,
                 )
             )
         return out
+
+
+def symbols_by_base(path: Path) -> dict[str, list[Symbol]]:
+    """Defined symbols by base name: LTO may rename a local ``f`` to ``f.lto_priv.0``."""
+    out: dict[str, list[Symbol]] = {}
+    for symbol in symbols_of(path):
+        if symbol.defined:
+            out.setdefault(symbol.base, []).append(symbol)
+    return out
 
 
 def defined_symbols(path: Path) -> dict[str, Symbol]:
@@ -145,3 +168,43 @@ def section_size(path: Path, name: str) -> int | None:
     with path.open("rb") as handle:
         section = ELFFile(handle).get_section_by_name(name)
         return None if section is None else int(section["sh_size"])
+
+
+def pointer_words(path: Path, name: str) -> list[int] | None:
+    """A section read as pointer-sized words in the file's byte order (a table of addresses)."""
+    with path.open("rb") as handle:
+        image = ELFFile(handle)
+        section = image.get_section_by_name(name)
+        if section is None:
+            return None
+        width = 8 if image.elfclass == 64 else 4
+        order = "little" if image.little_endian else "big"
+        data = section.data()
+        return [int.from_bytes(data[i : i + width], order) for i in range(0, len(data) - width + 1, width)]
+
+
+def code_relocations(path: Path, targets: set[str]) -> list[int]:
+    """Offsets of relocations against ``targets`` in executable sections (kept with --emit-relocs)."""
+    offsets: list[int] = []
+    with path.open("rb") as handle:
+        image = ELFFile(handle)
+        for section in image.iter_sections():
+            if not isinstance(section, RelocationSection) or section["sh_link"] == 0:
+                continue
+            if not image.get_section(section["sh_info"])["sh_flags"] & SHF_EXECINSTR:
+                continue
+            symbols = image.get_section(section["sh_link"])
+            offsets += [
+                r["r_offset"] for r in section.iter_relocations() if symbols.get_symbol(r["r_info_sym"]).name in targets
+            ]
+    return offsets
+
+
+def code_at(path: Path, symbol: Symbol, length: int) -> bytes:
+    """The first ``length`` bytes of a defined symbol's contents (a function's prologue)."""
+    if symbol.section_index is None:
+        return b""
+    with path.open("rb") as handle:
+        section = ELFFile(handle).get_section(symbol.section_index)
+        start = symbol.value - section["sh_addr"]
+        return section.data()[start : start + length]

@@ -108,9 +108,14 @@ class Toolchain:
         return self.save_temps_flags if self.family == "gcc" or self.linker == "lld" else ()
 
     @property
+    def arch(self) -> str:
+        """The target CPU (``x86_64``, ``aarch64``), first field of the target triple."""
+        return self.target.split("-")[0]
+
+    @property
     def runs_natively(self) -> bool:
         """Whether programs it links can run on this machine."""
-        return self.target.split("-")[0] == platform.machine()
+        return self.arch == platform.machine()
 
     def header(self) -> str:
         """One block for pytest's report header: every resolved tool."""
@@ -183,6 +188,16 @@ def _stat_identity(path: Path) -> str:
     return f"{real}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def tool_identity(path: Path, *facts: str) -> str:
+    """What a cache key knows of a tool: its real file (path, size, mtime) and the facts that
+    change what it does (version text, extra arguments, the plugins it loads).
+
+    The one way every tool is identified, the ones under test and the helpers
+    a property finds on PATH (plain binutils, make).
+    """
+    return _digest(_stat_identity(path), *facts)
+
+
 def _tool(argv: Sequence[str], option: str, env: Mapping[str, str]) -> Tool:
     program = argv[0]
     path = Path(program) if "/" in program else _which(program, env)
@@ -190,8 +205,7 @@ def _tool(argv: Sequence[str], option: str, env: Mapping[str, str]) -> Tool:
         raise UsageError(f"{option}: {program!r} not found" + ("" if "/" in program else " on PATH"))
     if not os.access(path, os.X_OK) or path.is_dir():
         raise UsageError(f"{option}: {path} is not an executable file")
-    extras = " ".join(argv[1:])
-    return Tool(tuple(argv), path, _digest(_stat_identity(path), extras))
+    return Tool(tuple(argv), path, tool_identity(path, " ".join(argv[1:])))
 
 
 def _digest(*parts: str) -> str:

@@ -62,8 +62,7 @@ class Skip(Exception):
 
 
 def _applies(ctx: Context, case: Case) -> str | None:
-    t = ctx.toolchain
-    return case.requires.unmet(t.family, t.version, t.linker, t.runs_natively)
+    return case.requires.unmet(ctx.toolchain)
 
 
 def prerequisite_failure(ctx: Context, name: str) -> Verdict | None:
@@ -110,12 +109,22 @@ def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
     return verdict
 
 
+# Modules of this package that hold evidence shared by several properties, not a property.
+# Every other module is one property, named after it (``cross_file_inlining.py``).
+SHARED_MODULES = frozenset({"evidence"})
+
+
+def property_modules() -> list[str]:
+    """The names of the property modules, one per registered property."""
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in SHARED_MODULES)
+
+
 def load_all() -> dict[str, Property]:
     """Import every property module so the registry is complete."""
     import importlib
-    import pkgutil
 
-    for module in pkgutil.iter_modules(__path__):
-        if module.name != "evidence":
-            importlib.import_module(f"{__name__}.{module.name}")
+    for name in property_modules():
+        importlib.import_module(f"{__name__}.{name}")
     return REGISTRY

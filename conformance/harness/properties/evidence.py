@@ -6,6 +6,7 @@ Each helper turns a build into facts and records what did not match in
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import dwarf, elf
-from ..build import Builder, CaseBuild, build_case, run_program
+from ..build import Builder, CaseBuild, build_case
 from ..cases import Case
-from ..process import Step
+from ..process import Step, run
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context
@@ -23,10 +24,37 @@ from . import Context
 NM_LINE = re.compile(r"^(?:[0-9a-fA-F-]+\s+)?(?P<kind>[A-Za-z?])\s+(?P<name>\S+)$")
 GCC_RESOLUTION_LINE = re.compile(r"^\s*\d+\s+\S+\s+(?P<resolution>[A-Z_]+)\s+(?P<symbol>\S+)")
 LLVM_RESOLUTION_LINE = re.compile(r"^-r=(?P<file>[^,]*),(?P<symbol>[^,]+),(?P<flags>\w*)$")
+# What the program-content checks (check_binary_content) read from a case table.
+CONTENT_SCHEMA = {"inlined": list, "absent": list, "present": list, "absent_strings": list, "present_strings": list}
+UNDEFINED_REFERENCE = re.compile(r"undefined (?:reference to|symbol:?) [`'\"]?(?P<name>[\w.$]+)")
 
 
 def build(ctx: Context, case: Case, variant: str, **options: Any) -> CaseBuild:
     return build_case(case, ctx.toolchain, variant, ctx.workspace, ctx.cache, **options)
+
+
+def compile_only(ctx: Context, case: Case, variant: str, tag: str = "") -> CaseBuild:
+    """Compile the case without linking, so a property can run and watch the link itself."""
+    return build(ctx, dataclasses.replace(case, link="none"), variant, tag=tag)
+
+
+def variant_tag(flags: str) -> str:
+    """A build-folder tag for a variant of link flags."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", flags).strip("-")[:40] or "default"
+
+
+def first_error(step: Step | None) -> str:
+    """The line of a failed link a person would quote."""
+    if step is None:
+        return "no output"
+    lines = [ln.strip() for ln in step.output.splitlines() if ln.strip()]
+    for line in lines:
+        if UNDEFINED_REFERENCE.search(line):
+            return line
+    for line in lines:
+        if "error" in line.lower():
+            return line
+    return lines[-1] if lines else f"exit {step.returncode}"
 
 
 def extra_step(
@@ -54,6 +82,23 @@ def nm_listing(output: str) -> dict[str, str]:
         if match:
             out[match["name"]] = match["kind"]
     return out
+
+
+def check_listing(
+    wanted: Mapping[str, str], listing: Mapping[str, str], raw: str, findings: Findings, obj: str
+) -> None:
+    """nm's listing of obj must name every wanted symbol, undefined ("U") or defined as the case says."""
+    missing = []
+    for name, kind in wanted.items():
+        got = listing.get(name)
+        if got is None or (kind == "U") != (got == "U"):
+            missing.append(f"{kind} {name}")
+    shown = ", ".join(f"{k} {n}" for n, k in sorted(listing.items())) or "no symbols"
+    findings.expect(
+        not missing,
+        f"nm {obj} to list {', '.join(f'{k} {n}' for n, k in wanted.items())}",
+        f"{shown}" + (f" ({raw.strip().splitlines()[-1]})" if raw.strip() else ""),
+    )
 
 
 def succeeded(result: CaseBuild, findings: Findings) -> bool:
@@ -137,14 +182,35 @@ def check_plugin_idle(result: CaseBuild, symbols: Sequence[str], findings: Findi
     )
 
 
-def check_program_runs(ctx: Context, case: Case, result: CaseBuild, findings: Findings) -> None:
-    """Where the program can run here, it must print what the case says."""
-    if case.run_stdout is None or case.link != "exe" or not ctx.toolchain.runs_natively or not result.ok:
+def run_program(ctx: Context, result: CaseBuild, program: str | None = None, timeout: float = 20.0) -> Step | None:
+    """Run a linked program of the build where this toolchain's programs run; None where they cannot.
+
+    The one way the suite runs what it linked; not cached: the run is the proof.
+    """
+    name = program or result.output
+    if name is None or not ctx.toolchain.runs_natively:
+        return None
+    return run([f"./{name}"], cwd=result.folder, timeout=timeout, measure_rss=False)
+
+
+def check_program_runs(
+    ctx: Context, case: Case, result: CaseBuild, findings: Findings, program: str | None = None
+) -> None:
+    """Where the program can run here, it must print what the case's ``[run]`` says.
+
+    ``program`` names a program linked after the case's own link (the final
+    link of a ``-r`` output); by default the case's linked program.
+    """
+    if case.run_stdout is None or not result.ok:
         return
-    step = run_program(result)
+    if program is None and case.link != "exe":
+        return
+    step = run_program(ctx, result, program)
+    if step is None:
+        return
     findings.expect(
         step.returncode == case.run_exit and step.output == case.run_stdout,
-        f"./{result.output} to exit {case.run_exit} printing {case.run_stdout!r}",
+        f"./{program or result.output} to exit {case.run_exit} printing {case.run_stdout!r}",
         f"exit {step.returncode}, printed {step.output!r}",
         where=result.variant,
     )
@@ -193,6 +259,17 @@ def check_binary_content(result: CaseBuild, table: Mapping[str, Any], findings: 
                 "; ".join(f"{e.callee} ({e.callee_file}) inlined into {e.caller} ({e.caller_file})" for e in edges),
                 where,
             )
+
+
+def check_linked_content(ctx: Context, case: Case, findings: Findings) -> str:
+    """Build with and without LTO; each program must show its table's content and run right."""
+    lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
+    if succeeded(lto, findings):
+        check_binary_content(lto, case.expect, findings)
+        check_program_runs(ctx, case, lto, findings)
+    if succeeded(control, findings):
+        check_binary_content(control, case.control, findings)
+    return lto.reproducer()
 
 
 def _describe_edges(edges: Sequence[dwarf.InlineEdge], caller: str) -> str:

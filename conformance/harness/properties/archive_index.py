@@ -1,0 +1,45 @@
+"""archive-index: the archiver under test indexes LTO members.
+
+The kernel links built-in.a archives; bfd and gold pull members through
+the archive's symbol index, so an archive of slim LTO objects needs an
+archiver that reads IR (gcc-ar, llvm-ar). The index is read back and the
+archive must link through the plugin. Cases need an ``[archive]``.
+
+Case keys (``[expect]``):
+
+``indexed``
+    list of symbols the archive's index must hold.
+``resolved``
+    list of symbols the plugin must resolve from the archive's IR.
+"""
+
+from __future__ import annotations
+
+from ..archive import read_index
+from ..cases import Case
+from ..verdict import Findings
+from . import Context, register
+from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
+
+
+@register("archive-index", "the archiver indexes LTO members", {"indexed": list, "resolved": list}, ("linker-plugin",))
+def archive_index(ctx: Context, case: Case, findings: Findings) -> str:
+    assert case.archive is not None, f"{case.id}: archive-index cases need [archive]"
+    flags = ctx.toolchain.save_temps_flags
+    lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
+    control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")
+    if lto.archive and lto.path(lto.archive).is_file():
+        index = read_index(lto.path(lto.archive))
+        findings.info["index"] = list(index.symbols)
+        missing = [s for s in case.expect["indexed"] if s not in index.symbols]
+        findings.expect(
+            not missing,
+            f"the index of {lto.archive} ({ctx.toolchain.ar.name}) to hold {', '.join(case.expect['indexed'])}",
+            f"index holds {', '.join(index.symbols) or 'nothing'}",
+        )
+    if succeeded(lto, findings):
+        check_plugin_ran(lto, case.expect["resolved"], findings)
+        check_program_runs(ctx, case, lto, findings)
+    if succeeded(control, findings):
+        check_plugin_idle(control, case.expect["resolved"], findings)
+    return lto.reproducer()

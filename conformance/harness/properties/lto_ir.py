@@ -1,0 +1,57 @@
+"""lto-ir: ``-flto`` objects carry the compiler's IR.
+
+The kernel's LTO notes start here: LTO needs objects that carry IR instead
+of (slim) or beside (fat) machine code. GCC writes ``.gnu.lto_*`` sections
+(slim ones with the marker symbol ``__gnu_lto_slim``), clang LLVM bitcode,
+or with ``-ffat-lto-objects`` an ELF with ``.llvm.lto``.
+
+Case keys (``[expect]`` / ``[control]``):
+
+``ir``
+    table ``{gcc = KIND, clang = KIND}``: the IR kind every object must have,
+    per compiler family (kinds: ``none``, ``gcc-slim``, ``gcc-fat``,
+    ``llvm-bitcode``, ``llvm-fat``). The control defaults to ``none``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import elf
+from ..build import CaseBuild
+from ..cases import Case
+from ..verdict import Findings
+from . import Context, Skip, register
+from .evidence import build, succeeded
+
+
+def _objects(result: CaseBuild) -> list[Path]:
+    return [result.path(o) for o in result.objects.values()]
+
+
+@register("lto-ir", "-flto objects carry IR", {"ir": dict})
+def lto_ir(ctx: Context, case: Case, findings: Findings) -> str:
+    family = ctx.toolchain.family
+    lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
+    wanted = case.expect["ir"].get(family)
+    if wanted is None:
+        raise Skip(f"the case names no IR kind for {family}")
+    if succeeded(lto, findings):
+        kinds = {o.name: elf.ir_kind(o).value for o in _objects(lto)}
+        findings.info["ir"] = kinds
+        wrong = {name: kind for name, kind in kinds.items() if kind != wanted}
+        findings.expect(
+            not wrong,
+            f"every object to carry {wanted} IR",
+            ", ".join(f"{name} is {kind}" for name, kind in wrong.items()),
+        )
+    if succeeded(control, findings):
+        unwanted = case.control.get("ir", {}).get(family, "none")
+        kinds = {o.name: elf.ir_kind(o).value for o in _objects(control)}
+        findings.expect(
+            all(k == unwanted for k in kinds.values()),
+            f"objects built without -flto to be {unwanted}",
+            ", ".join(f"{n} is {k}" for n, k in kinds.items()),
+            where="control",
+        )
+    return lto.reproducer()

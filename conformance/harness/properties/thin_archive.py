@@ -1,0 +1,36 @@
+"""thin-archive: thin archives of LTO objects link through the plugin.
+
+Kbuild builds thin archives (``ar T``) of LTO objects for built-in.a and
+vmlinux.a; the linker must follow them to the members and hand their IR to
+the plugin. Cases need a thin ``[archive]``.
+
+Case keys (``[expect]``):
+
+``resolved``
+    list of symbols the plugin must resolve from the thin archive's members.
+"""
+
+from __future__ import annotations
+
+from ..archive import read_index
+from ..cases import Case
+from ..verdict import Findings
+from . import Context, register
+from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
+
+
+@register("thin-archive", "thin archives of LTO objects link", {"resolved": list}, requires=("archive-index",))
+def thin_archive(ctx: Context, case: Case, findings: Findings) -> str:
+    assert case.archive is not None and case.archive.thin, f"{case.id}: thin-archive cases need a thin [archive]"
+    flags = ctx.toolchain.save_temps_flags
+    lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
+    control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")
+    if lto.archive and lto.path(lto.archive).is_file():
+        index = read_index(lto.path(lto.archive))
+        findings.expect(index.thin, f"{lto.archive} to be a thin archive (!<thin>)", "a normal archive")
+    if succeeded(lto, findings):
+        check_plugin_ran(lto, case.expect["resolved"], findings)
+        check_program_runs(ctx, case, lto, findings)
+    if succeeded(control, findings):
+        check_plugin_idle(control, case.expect["resolved"], findings)
+    return lto.reproducer()
