@@ -24,13 +24,13 @@ from pathlib import Path
 
 from .. import elf
 from ..archive import read_index
-from ..build import CaseBuild, run_program
+from ..build import CaseBuild, link_arguments
 from ..cases import Case
 from ..process import Step
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context, Skip, register
-from .evidence import build, check_plugin_idle, check_plugin_ran, extra_step, succeeded
+from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, extra_step, succeeded
 
 NOTE_SECTION = ".lto-conformance.tag"
 NOTE_FILE = "note.txt"
@@ -70,11 +70,9 @@ def _apply(ctx: Context, result: CaseBuild, tool: Tool, operation: str, name: st
 def _link(ctx: Context, case: Case, result: CaseBuild, inputs: Sequence[str], output: str) -> Step:
     """The case's link over the processed inputs, keeping the plugin's traces (save-temps)."""
     t = ctx.toolchain
-    lto = result.variant == "lto"
-    flags = case.lto_flags_for(t.family) if lto else ()
-    temps = t.save_temps_flags if lto else t.control_save_temps_flags
-    args = [*t.cflags, *case.cflags, *flags, *t.linker_flags, *t.ldflags, *case.ldflags, *temps, *inputs]
-    return extra_step(ctx, result, t.cc, [*args, "-o", output], inputs=list(inputs))
+    temps = t.save_temps_flags if result.variant == "lto" else t.control_save_temps_flags
+    args = link_arguments(t, case, result.variant, inputs, output, temps)
+    return extra_step(ctx, result, t.cc, args, inputs=list(inputs))
 
 
 def _inputs(case: Case, result: CaseBuild) -> list[str]:
@@ -171,14 +169,7 @@ def _link_and_run(
         check_plugin_ran(linked, case.expect["resolved"], findings)
     else:
         check_plugin_idle(linked, case.expect["resolved"], findings)
-    if case.run_stdout is not None and ctx.toolchain.runs_natively:
-        ran = run_program(linked)
-        findings.expect(
-            ran.returncode == case.run_exit and ran.output == case.run_stdout,
-            f"./{program} to exit {case.run_exit} printing {case.run_stdout!r}",
-            f"exit {ran.returncode}, printed {ran.output!r}",
-            where,
-        )
+    check_program_runs(ctx, case, result, findings, program=program)
 
 
 @register(
