@@ -38,7 +38,9 @@ def pytest_addoption(parser) -> None:
         "refuse clearly (version-skew); default: the other installed versions (gcc-N, clang-N)",
     )
     group.addoption("--fuse-ld", metavar="NAME", help="linker flavour: bfd, gold, mold or lld (-fuse-ld=NAME)")
-    group.addoption("--cflags", metavar="FLAGS", default="", help="extra flags for every compile")
+    group.addoption(
+        "--cflags", metavar="FLAGS", default="", help="extra flags for every compile (--cflags -m32 works as typed)"
+    )
     group.addoption("--ldflags", metavar="FLAGS", default="", help="extra flags for every link")
     group.addoption(
         "--toolchain",
@@ -47,6 +49,18 @@ def pytest_addoption(parser) -> None:
         default=[],
         help="preset, repeatable: gcc, gcc-12, clang, clang-19, optional +bfd/+gold/+mold/+lld; "
         "each becomes a parameter of every test",
+    )
+    group.addoption(
+        "--toolchains",
+        metavar="FILE",
+        help="TOML file of [[toolchain]] entries (name, cc, ar, nm, ranlib, strip, objcopy, fuse_ld, cflags, "
+        "ldflags, env): a matrix in which each toolchain has its own tools",
+    )
+    group.addoption(
+        "--probe-timeout",
+        metavar="SECONDS",
+        help="hang detector for the start-up probes of each compiler (default 15, or "
+        "$LTO_CONFORMANCE_PROBE_TIMEOUT); later probes get at least 300 s, a first link may build a runtime",
     )
     group.addoption(
         "--kernel-src",

@@ -21,7 +21,15 @@ from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
 from .harness.properties import Context, evaluate, load_all
-from .harness.toolchain import Toolchain, ToolchainSpec, resolve, spec_from_preset, split_command
+from .harness.toolchain import (
+    PROBE_TIMEOUT_ENV,
+    Toolchain,
+    ToolchainSpec,
+    load_toolchains_file,
+    resolve,
+    spec_from_preset,
+    split_command,
+)
 from .harness.verdict import FAIL, SKIP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +55,23 @@ def _specs(config: pytest.Config) -> list[ToolchainSpec]:
     cflags, ldflags = shlex.split(opt("cflags") or ""), shlex.split(opt("ldflags") or "")
     presets = opt("toolchain")
     explicit = {name: opt(name) for name in ("cc", "ar", "nm", "ranlib", "strip", "objcopy", "fuse_ld") if opt(name)}
+    listed = opt("toolchains")
+    from_file: list[ToolchainSpec] = []
+    if listed:
+        given = sorted(explicit)
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise UsageError(f"--toolchains and {option} conflict: give each toolchain its tools in the file")
+        path = Path(listed)
+        if not path.is_file():
+            raise UsageError(f"--toolchains {listed}: no such file")
+        from_file = load_toolchains_file(path, cflags=cflags, ldflags=ldflags)
+        if not presets:
+            return from_file
     if presets:
         if "cc" in explicit:
             raise UsageError("--toolchain and --cc conflict: name the toolchain one way")
-        specs = []
+        specs = list(from_file)
         for name in presets:
             spec = spec_from_preset(name, cflags=cflags, ldflags=ldflags)
             tools = ("ar", "nm", "ranlib", "strip", "objcopy")
@@ -91,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[SCRATCH_ENV] = str(scratch)
     shipped = getattr(config, "workerinput", {}).get(WORKER_TOOLCHAINS)
     try:
+        _set_probe_timeout(config.getoption("probe_timeout"))
         toolchains = pickle.loads(shipped) if shipped is not None else [resolve(spec) for spec in _specs(config)]
         _check_kernel_options(config)
     except UsageError as exc:
@@ -110,6 +132,19 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     load_all()
+
+
+def _set_probe_timeout(value: str | None) -> None:
+    """--probe-timeout wins over $LTO_CONFORMANCE_PROBE_TIMEOUT; the harness reads the variable."""
+    if value is None:
+        return
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise UsageError(f"--probe-timeout {value!r}: give a positive number of seconds")
+    os.environ[PROBE_TIMEOUT_ENV] = str(seconds)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -40,6 +40,11 @@ def run_suite(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
         (["--fuse-ld", "ld64"], "ERROR: --fuse-ld 'ld64': unknown linker"),
         (["--kernel-src", "/nonexistent-tree"], "ERROR: --kernel-src"),
         (["--known-failures", "README.md"], "ERROR: --known-failures README.md: "),
+        (["--toolchains", "README.md"], "ERROR: --toolchains README.md: "),
+        (["--toolchains", "no-such.toml"], "ERROR: --toolchains no-such.toml: no such file"),
+        (["--toolchains", "pyproject.toml"], "ERROR: --toolchains pyproject.toml: unknown table or key"),
+        (["--toolchains", "README.md", "--ar", "ar"], "ERROR: --toolchains and --ar conflict"),
+        (["--probe-timeout", "soon"], "ERROR: --probe-timeout 'soon'"),
     ],
 )
 def test_bad_option_is_one_usage_error(args, message, tmp_path):
@@ -98,3 +103,17 @@ def test_tool_temporaries_go_to_the_cache(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     seen = set(log.read_text().split())
     assert seen == {str(cache / "scratch")}
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/usr/bin/gcc")
+    or subprocess.run(["gcc", "-m32", "-print-multiarch"], capture_output=True).returncode != 0,
+    reason="needs gcc with -m32 (gcc-multilib)",
+)
+def test_flag_values_that_look_like_options_work_as_typed(tmp_path):
+    """`--cflags -m32` as typed; the label carries the 32-bit target."""
+    result = run_suite(
+        "conformance/test_core.py", "--collect-only", "-q", "--cc", "gcc", "--cflags", "-m32", tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "+bfd/i386-" in result.stdout

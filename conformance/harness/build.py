@@ -139,7 +139,7 @@ class Builder:
     ) -> Step:
         """Run ``tool args`` in the folder, or take its result from the cache."""
         argv = [*tool.argv, *args]
-        env = dict(env or {})
+        env = {**dict(tool.env), **(env or {})}
         inputs = list(inputs)
         key = self.cache.key(tool, argv, self.folder, inputs, env) if cacheable else ""
         result = self.cache.load(key, self.folder) if cacheable else None

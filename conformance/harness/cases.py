@@ -77,8 +77,8 @@ class Requires:
             return f"needs a target CPU among {', '.join(self.arch)} (target is {t.target})"
         if self.native and not t.runs_natively:
             return "needs to run its program on this machine (cross toolchain)"
-        if self.runs and not t.runs_natively:
-            return f"needs to run its program, and programs for {t.target} do not run here"
+        if self.runs and not t.runs:
+            return f"needs to run its program, and programs for {t.target} do not run here: {t.run_note}"
         return None
 
 

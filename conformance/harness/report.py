@@ -100,6 +100,7 @@ def collate(entries: Iterable[dict], toolchains: Sequence[Any]) -> dict:
                 "ar": list(t.ar.argv),
                 "nm": list(t.nm.argv),
                 "linker": t.linker_version,
+                **t.describe(),
             }
             for t in toolchains
         ],

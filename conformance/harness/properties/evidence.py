@@ -188,18 +188,19 @@ def run_program(ctx: Context, result: CaseBuild, program: str | None = None, tim
     The one way the suite runs what it linked; not cached: the run is the proof.
     """
     name = program or result.output
-    if name is None or not ctx.toolchain.runs_natively:
+    if name is None or not ctx.toolchain.runs:
         return None
-    return run([f"./{name}"], cwd=result.folder, timeout=timeout, measure_rss=False)
+    return run([*ctx.toolchain.runner, f"./{name}"], cwd=result.folder, timeout=timeout, measure_rss=False)
 
 
 def check_program_runs(
     ctx: Context, case: Case, result: CaseBuild, findings: Findings, program: str | None = None
 ) -> None:
-    """Where the program can run here, it must print what the case's ``[run]`` says.
+    """Where the program can run here (natively or under qemu-user), it must print what the case's ``[run]`` says.
 
     ``program`` names a program linked after the case's own link (the final
     link of a ``-r`` output); by default the case's linked program.
+    ``info["ran"]`` records for results.json how it ran: native, emulated, or not run.
     """
     if case.run_stdout is None or not result.ok:
         return
@@ -207,7 +208,10 @@ def check_program_runs(
         return
     step = run_program(ctx, result, program)
     if step is None:
+        findings.info["ran"] = "not run"
+        findings.notes.append(ctx.toolchain.run_note)
         return
+    findings.info["ran"] = ctx.toolchain.run_mode
     findings.expect(
         step.returncode == case.run_exit and step.output == case.run_stdout,
         f"./{program or result.output} to exit {case.run_exit} printing {case.run_stdout!r}",
