@@ -118,9 +118,12 @@ def test_fault_breaks_exactly_one_property(make_fake, broken, step_cache_root, t
 def test_stale_system_binutils_fail_only_system_binutils(system_gcc, step_cache_root, tmp_path, monkeypatch):
     """Plain ar/nm with no plugin that reads the IR: empty index, no symbols, exit 0."""
     folder = tmp_path / "binutils" / "bin"
+    real_nm = shutil.which("nm")
+    # gcc-nm runs the nm on PATH with --plugin: a binutils without bfd-plugins still honours that.
     nm_body = (
-        "import sys\n"
+        "import os, sys\n"
         "if '--version' in sys.argv:\n    print('GNU nm (fake binutils without plugins) 2.40'); sys.exit(0)\n"
+        f"if '--plugin' in sys.argv:\n    os.execv({real_nm!r}, [{real_nm!r}] + sys.argv[1:])\n"
         "for f in sys.argv[1:]:\n    print(f'nm: {f}: no symbols', file=sys.stderr)\n"
     )
     fakes.script(folder, "nm", nm_body)
