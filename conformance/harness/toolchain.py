@@ -765,7 +765,7 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         else:
             components = _clang_components(probe, cc, linker)
         post_link = {
-            kind: replace(tool, env=spec.env) if tool else None
+            kind: replace(tool, env=spec.env, version=_version_text(probe, tool.argv)) if tool else None
             for kind, tool in resolve_post_link_tools(spec, family, cc, version, env, work).items()
         }
     identity = _digest(
