@@ -79,6 +79,11 @@ def pytest_addoption(parser) -> None:
         metavar="FILE",
         help="TOML list of known toolchain defects, applied as strict xfail (e.g. known-failures/debian-12.toml)",
     )
+    parser.addini(
+        "kernel_timeout",
+        "seconds a kernel-build/kernel-boot test may take (pytest-timeout); --timeout overrides it",
+        default="14400",
+    )
     group.addoption(
         "--lto-cache",
         metavar="DIR",

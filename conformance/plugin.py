@@ -8,10 +8,12 @@ message, and known toolchain defects become strict xfails.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,9 +157,9 @@ def pytest_configure_node(node) -> None:
 
 def _check_kernel_options(config: pytest.Config) -> None:
     """A tree that is not a kernel, or an unknown config, is a start-up error."""
-    from .harness import kernel
+    from .harness import kernel_source
 
-    kernel.check_options(config.getoption("kernel_src"), config.getoption("kernel_config"))
+    kernel_source.check_options(config.getoption("kernel_src"), config.getoption("kernel_config"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -202,8 +204,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("case", cases, ids=[c.name for c in cases])
 
 
+def _user_timeout(config: pytest.Config) -> bool:
+    """--timeout or $PYTEST_TIMEOUT given: the person's choice beats the kernel_timeout default."""
+    try:
+        given = config.getoption("timeout")
+    except ValueError:  # pytest-timeout not installed
+        return True
+    return given is not None or bool(os.environ.get("PYTEST_TIMEOUT"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     entries = config.stash.get(KNOWN, [])
+    kernel_timeout = None if _user_timeout(config) else float(config.getini("kernel_timeout"))
     for item in items:
         function = getattr(item, "function", None)
         if function is None or not item.nodeid.startswith(("conformance/", "conformance\\")):
@@ -215,6 +228,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         case = callspec.params.get("case") if callspec else None
         if toolchain is None:
             continue
+        if item.get_closest_marker("kernel") is not None:
+            # A mode's build and boot share one worker (the boot reuses the build in memory);
+            # the modes and the shared non-LTO control meet in kbuild's file locks.
+            item.add_marker(pytest.mark.xdist_group(f"kernel-{toolchain.label}-{getattr(case, 'name', '')}"))
+            if kernel_timeout:
+                item.add_marker(pytest.mark.timeout(kernel_timeout))
         entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, getattr(case, "name", None))
         if entry is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known defect: {entry.reason}"))
@@ -226,10 +245,49 @@ def lto_cache(pytestconfig: pytest.Config) -> Path:
     return cache_root(pytestconfig)
 
 
+class ProgressPrinter:
+    """Live progress past pytest's capture: fd-level capture also swallows sys.__stderr__.
+
+    Each message goes on its own line after the test's name; ``finish`` ends
+    the last one so pytest's verdict does not stick to it.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.capture = config.pluginmanager.getplugin("capturemanager")
+        self.written = False
+
+    def _write(self, text: str) -> None:
+        stream = sys.__stderr__
+        if stream is None:
+            return
+        with self.capture.global_and_fixture_disabled() if self.capture else contextlib.nullcontext():
+            stream.write(text)
+            stream.flush()
+
+    def __call__(self, message: str) -> None:
+        self._write(f"\n{message}")
+        self.written = True
+
+    def finish(self) -> None:
+        if self.written:
+            self._write("\n")
+            self.written = False
+
+
 @pytest.fixture(scope="session")
-def lto_context(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory, lto_cache: Path) -> Context:
+def lto_context(
+    toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory, lto_cache: Path, pytestconfig: pytest.Config
+) -> Context:
     """One context per toolchain: facts about prerequisites are shared by its tests."""
-    return Context(toolchain, tmp_path_factory.mktemp("builds"), StepCache(lto_cache), CASES_ROOT)
+    return Context(
+        toolchain,
+        tmp_path_factory.mktemp("builds"),
+        StepCache(lto_cache),
+        CASES_ROOT,
+        progress=ProgressPrinter(pytestconfig),
+        kernel_src=pytestconfig.getoption("kernel_src"),
+        kernel_config=pytestconfig.getoption("kernel_config"),
+    )
 
 
 @pytest.fixture
@@ -239,7 +297,11 @@ def check_property(request: pytest.FixtureRequest, lto_context: Context, case, r
     def check() -> None:
         __tracebackhide__ = True
         name = _property_of(request.function.__name__)
-        verdict = evaluate(lto_context, name, case)
+        try:
+            verdict = evaluate(lto_context, name, case)
+        finally:
+            if isinstance(lto_context.progress, ProgressPrinter):
+                lto_context.progress.finish()
         record_property("property", name)
         record_property("toolchain", verdict.toolchain)
         record_property("case", case.path_for_humans)

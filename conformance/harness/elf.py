@@ -208,3 +208,65 @@ def code_at(path: Path, symbol: Symbol, length: int) -> bytes:
         section = ELFFile(handle).get_section(symbol.section_index)
         start = symbol.value - section["sh_addr"]
         return section.data()[start : start + length]
+
+
+# --------------------------------------------------------------------------- kernel build outputs
+# Cheap reads over hundreds of kbuild objects and one large vmlinux: magic and
+# section headers only for the objects, one pass over .symtab for the image.
+
+IR_SECTION_NAMES = (".llvmbc", ".llvm.lto", ".llvm.embedded.object")
+
+
+def is_ir_section(name: str) -> bool:
+    """A section that holds compiler IR (GCC ``.gnu.lto_*``, LLVM's embedded bitcode)."""
+    return name.startswith(GCC_LTO_PREFIX) or name in IR_SECTION_NAMES
+
+
+def object_ir(path: Path) -> str:
+    """``llvm`` (bitcode file), ``gcc`` (ELF with ``.gnu.lto_*``), ``none`` (plain ELF) or ``""`` (neither)."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+        if magic in (LLVM_BITCODE_MAGIC, LLVM_WRAPPER_MAGIC):
+            return "llvm"
+        if magic != b"\x7fELF":
+            return ""
+        handle.seek(0)
+        try:
+            names = [s.name for s in ELFFile(handle).iter_sections()]
+        except ELFError:
+            return ""
+    return "gcc" if any(n.startswith(GCC_LTO_PREFIX) for n in names) else "none"
+
+
+@dataclass(frozen=True)
+class ImageSymbols:
+    """What a linked image's sections and function symbols show, without a Symbol per entry."""
+
+    ir_sections: tuple[str, ...]
+    text_bytes: int
+    functions: tuple[tuple[str, str], ...]  # (name, bind) of every STT_FUNC
+    names: tuple[str, ...]  # every named symbol, for name patterns of any type
+
+
+def image_symbols(path: Path) -> ImageSymbols | None:
+    """None if path is not ELF (an LTO link that left bitcode behind, say)."""
+    if not is_elf(path):
+        return None
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        ir, text = [], 0
+        for section in elf.iter_sections():
+            if is_ir_section(section.name):
+                ir.append(section.name)
+            if section.name == ".text":
+                text = int(section["sh_size"])
+        functions, names = [], []
+        table = elf.get_section_by_name(".symtab")
+        if isinstance(table, SymbolTableSection):
+            for sym in table.iter_symbols():
+                if not sym.name:
+                    continue
+                names.append(sym.name)
+                if sym["st_info"]["type"] == "STT_FUNC":
+                    functions.append((sym.name, sym["st_info"]["bind"]))
+    return ImageSymbols(tuple(ir), text, tuple(functions), tuple(names))

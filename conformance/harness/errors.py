@@ -18,3 +18,7 @@ class InfrastructureError(Exception):
 
 class CaseError(Exception):
     """A case file that does not follow the schema: names the file and key."""
+
+
+class Unsupported(Exception):
+    """The tree, toolchain or host cannot run this at all (no GCC LTO in the tree, no QEMU): a skip."""

@@ -4,7 +4,10 @@ Kconfig silently turns an option off when its ``depends on`` is false (the
 LTO options need ``HAS_LTO_CLANG``: clang, ld.lld, LLVM as/ar/nm). This
 module reads just enough of the tree's Kconfig files (symbols and their
 ``depends on`` lines) and evaluates those expressions against the final
-``.config`` to name the dependency that was not met.
+``.config`` to name the dependency that was not met. ``lto_choice`` maps an
+LTO mode to the options a tree offers: mainline's Clang LTO, and the
+out-of-tree GCC series (``CONFIG_LTO_GCC`` of 2022, the older
+``CONFIG_LTO_MENU``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import Unsupported
 
 _TOKEN = re.compile(r"\s*(\$\(|&&|\|\||!=|>=|<=|[!()<>=]|\"[^\"]*\"|[A-Za-z0-9_]+)")
 
@@ -211,3 +216,46 @@ def explain_dropped(symbol: str, config: Mapping[str, str], index: KconfigIndex,
     elif not reasons and symbol in index.defaults and config.get(symbol, "n") == "n":
         reasons.append(f"CONFIG_{symbol} is not set (`def_bool {index.defaults[symbol]}` came out false)")
     return reasons
+
+
+# --------------------------------------------------------------------------- Kconfig -> LTO options
+
+
+@dataclass(frozen=True)
+class LtoChoice:
+    """What to set in ``.config`` for one LTO mode, and what must survive olddefconfig."""
+
+    mode: str
+    enable: tuple[str, ...]
+    disable: tuple[str, ...]
+    required: str
+
+    @property
+    def is_lto(self) -> bool:
+        return self.mode != "none"
+
+
+def lto_choice(family: str, mode: str, index: KconfigIndex) -> LtoChoice:
+    """Map a mode to the options this tree offers for this compiler family; else Unsupported."""
+    offered = index.symbols
+    all_lto = ("LTO_CLANG_THIN", "LTO_CLANG_FULL", "LTO_GCC")
+    if mode == "none":
+        return LtoChoice("none", ("LTO_NONE",), tuple(s for s in all_lto if s in offered), "LTO_NONE")
+    if family == "clang":
+        option = {"thin": "LTO_CLANG_THIN", "full": "LTO_CLANG_FULL"}[mode]
+        if option not in offered:
+            raise Unsupported(f"this kernel tree offers no CONFIG_{option} (Kconfig has no such symbol)")
+        others = tuple(s for s in all_lto if s in offered and s != option)
+        return LtoChoice(mode, (option,), ("LTO_NONE", *others), option)
+    gcc_offered = [s for s in ("LTO_GCC", "LTO_MENU") if s in offered]
+    if not gcc_offered:
+        clang = sorted(s for s in ("LTO_CLANG_THIN", "LTO_CLANG_FULL") if s in offered)
+        detail = f" (it has Clang LTO only: {', '.join('CONFIG_' + s for s in clang)})" if clang else ""
+        raise Unsupported(f"no GCC LTO in this kernel tree: no CONFIG_LTO_GCC or CONFIG_LTO_MENU{detail}")
+    if mode == "thin":
+        raise Unsupported("GCC has no ThinLTO mode; the tree's GCC LTO runs as the 'full' parameter")
+    if "LTO_GCC" in gcc_offered:
+        return LtoChoice(
+            mode, ("LTO_GCC",), tuple(s for s in ("LTO_NONE", "LTO_CLANG_THIN") if s in offered), "LTO_GCC"
+        )
+    return LtoChoice(mode, ("LTO_MENU",), ("LTO_DISABLE",), "LTO_MENU")

@@ -23,8 +23,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InfrastructureError
-from .kernel import Unsupported
+from .errors import InfrastructureError, Unsupported
 from .process import Step, child_env, run
 
 MARKER = "LTO-CONFORMANCE-BOOT-OK"

@@ -45,13 +45,21 @@ def register(
 
 @dataclass
 class Context:
-    """Everything a check needs besides the case: toolchain, folders, cache."""
+    """Everything a check needs besides the case: toolchain, folders, cache.
+
+    ``progress`` shows a line to the person while a long step runs (a kernel
+    build); the pytest layer fills it with a printer that writes past its
+    capture. ``kernel_src``/``kernel_config`` are those options, unchecked.
+    """
 
     toolchain: Toolchain
     workspace: Path
     cache: StepCache
     cases_root: Path
     facts: dict[str, Verdict | None] = field(default_factory=dict)
+    progress: Callable[[str], None] | None = None
+    kernel_src: str | None = None
+    kernel_config: str | None = None
 
     def cases(self, property_name: str) -> list[Case]:
         return load_cases(self.cases_root, property_name, REGISTRY[property_name].expect_schema)
@@ -65,19 +73,26 @@ def _applies(ctx: Context, case: Case) -> str | None:
     return case.requires.unmet(ctx.toolchain)
 
 
-def prerequisite_failure(ctx: Context, name: str) -> Verdict | None:
-    """The first failing verdict of property ``name`` for this toolchain, if any."""
-    if name not in ctx.facts:
-        ctx.facts[name] = None
-        for case in ctx.cases(name):
+def prerequisite_failure(ctx: Context, name: str, case_name: str | None = None) -> Verdict | None:
+    """The first failing verdict of property ``name`` for this toolchain, if any.
+
+    When ``name`` has a case called ``case_name`` only that case counts:
+    kernel-boot's ``thin`` stands on kernel-build's ``thin``, not on ``full``.
+    """
+    cases = ctx.cases(name)
+    same = [c for c in cases if c.name == case_name]
+    key = f"{name}/{case_name}" if same else name
+    if key not in ctx.facts:
+        ctx.facts[key] = None
+        for case in same or cases:
             verdict = evaluate(ctx, name, case)
             if verdict.outcome == FAIL:
-                ctx.facts[name] = verdict
+                ctx.facts[key] = verdict
                 break
             if verdict.outcome == SKIP and verdict.reason.startswith("needs property"):
-                ctx.facts[name] = verdict
+                ctx.facts[key] = verdict
                 break
-    return ctx.facts[name]
+    return ctx.facts[key]
 
 
 def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
@@ -89,7 +104,7 @@ def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
         verdict.outcome, verdict.reason = SKIP, f"case does not apply: {unmet}"
         return verdict
     for required in prop.requires:
-        failed = prerequisite_failure(ctx, required)
+        failed = prerequisite_failure(ctx, required, case.name)
         if failed is not None:
             verdict.outcome = SKIP
             verdict.reason = f"needs property {required}, which does not hold here: {failed.first_problem}"

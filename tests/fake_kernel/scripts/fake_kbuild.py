@@ -2,20 +2,32 @@
 
 Environment knobs for failure tests:
   FAKE_KERNEL_FAIL=<target>   that target prints an error and exits 2
+  FAKE_KERNEL_LOG=<file>      ... printing this recorded log of a real failure first
   FAKE_KERNEL_DROP_LTO=1      olddefconfig drops any LTO option (as Kconfig does silently)
+
+Every target records the make variables it got in <O>/fake-make-variables.json,
+so tests can check what reached kbuild (CC, LD, KCFLAGS).
 """
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-target, srctree, out, arch, llvm, cc, ld = sys.argv[1:8]
+target, srctree, out, arch, llvm, cc, ld, kcflags = sys.argv[1:9]
 out_dir = Path(out or ".")
 config_path = out_dir / ".config"
+out_dir.mkdir(parents=True, exist_ok=True)
+(out_dir / "fake-make-variables.json").write_text(
+    json.dumps({"ARCH": arch, "LLVM": llvm, "CC": cc, "LD": ld, "KCFLAGS": kcflags})
+)
 
 if os.environ.get("FAKE_KERNEL_FAIL") == target:
+    log = os.environ.get("FAKE_KERNEL_LOG")
+    if log:
+        print(Path(log).read_text(), end="")
     print(f"fake kbuild: error: {target} failed on request (FAKE_KERNEL_FAIL)")
     sys.exit(2)
 
