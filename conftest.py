@@ -6,7 +6,7 @@ Everything else (fixtures, parametrization, reports) lives in
 
 from __future__ import annotations
 
-pytest_plugins = ["conformance.plugin"]
+pytest_plugins = ["conformance.plugin", "conformance.interrupts"]
 
 
 def pytest_addoption(parser) -> None:

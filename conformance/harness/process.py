@@ -3,11 +3,25 @@
 Every tool the suite drives goes through ``run``: argv lists (never a shell),
 a hard timeout, ``LC_ALL=C`` so messages can be matched, and ``os.wait4`` so
 the peak RSS of the whole process tree (lto1, ld, LTRANS children) is known.
+
+No child outlives its step. Each step runs in its own session (process
+group), registered while it runs; whatever ends the step early (a timeout,
+SIGINT, SIGTERM, a pytest-timeout exception, a bug in the harness) kills the
+whole group and waits until it is gone before the exception travels on, so
+a lock held around the step is released only after its children died. The
+group is also killed when the step ends normally (a background job left by a
+tool). Every child carries ``LTO_CONFORMANCE_STEP=<session>/<worker>`` in its
+environment, which lets the session that started it find and kill what a
+hard-killed worker left behind (``sweep``); the RSS shim additionally kills
+its group when the harness process dies under it. This process becomes a
+child subreaper (Linux), so orphaned grandchildren are reaped here instead
+of staying zombies under a PID 1 that never reaps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shlex
 import signal
@@ -16,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +39,20 @@ DEFAULT_TIMEOUT = 120.0
 # Where children put their temporaries (TMPDIR) unless a caller sets TMPDIR itself:
 # the pytest layer points it into the suite's cache so no file lands elsewhere.
 SCRATCH_ENV = "LTO_CONFORMANCE_SCRATCH"
+# The marker every child carries: "<session token>/<worker id>".
+STEP_ENV = "LTO_CONFORMANCE_STEP"
+# How long a killed step may take to disappear before we stop waiting.
+KILL_GRACE = 5.0
 
 # Linux carries a process's peak RSS across exec, so a child forked from a
 # large pytest process reports at least pytest's size. A tiny interpreter
 # (no site, a few MiB) forks the real command instead and reports the peak
-# of its children alone through an inherited pipe.
+# of its children alone through an inherited pipe. It is also the step's
+# guardian: the harness holds the only read end of that pipe, so POLLERR on
+# it means the harness died (SIGKILL, os._exit); the shim then kills its
+# whole session, as it does on SIGTERM, SIGINT and SIGHUP.
 RSS_SHIM = """\
-import os, sys, resource, signal
+import os, sys, resource, signal, select
 fd = int(sys.argv[1])
 os.set_inheritable(fd, False)
 pid = os.fork()
@@ -40,12 +62,35 @@ if pid == 0:
     except OSError as exc:
         sys.stderr.write(f"{sys.argv[2]}: {exc.strerror}\\n")
         os._exit(127)
-signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
-_, status = os.waitpid(pid, 0)
+def stop(*_):
+    os.killpg(0, signal.SIGKILL)
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(sig, stop)
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_w, False)
+signal.set_wakeup_fd(wake_w)
+signal.signal(signal.SIGCHLD, lambda *_: None)
+poller = select.poll()
+poller.register(fd, 0)
+poller.register(wake_r, select.POLLIN)
+while True:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    for ready, events in poller.poll():
+        if ready == fd and events & (select.POLLERR | select.POLLHUP):
+            stop()
+        elif ready == wake_r:
+            os.read(wake_r, 512)
 os.write(fd, str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss).encode())
 code = os.waitstatus_to_exitcode(status)
 sys.exit(code if code >= 0 else 128 - code)
 """
+
+# What a failing step's output says when the machine, not the toolchain, failed.
+ENVIRONMENT_ERRORS = tuple(
+    os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM)
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +106,12 @@ class Step:
     env: Mapping[str, str] = field(default_factory=dict)
     timed_out: bool = False
     cached: bool = False
+    # A file the command names as its output (``-o X``, an archive) that is not there after exit 0.
+    missing_output: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.missing_output
 
     def shell(self) -> str:
         """The command as a person would type it (``$ VAR=x tool args``)."""
@@ -72,11 +119,45 @@ class Step:
         command = shlex.join(self.argv)
         return f"$ {prefix + ' ' if prefix else ''}{command}"
 
+    @property
+    def signalled(self) -> bool:
+        """Killed by a signal: negative without the shim, 128+N through it (as a shell reports)."""
+        return self.returncode < 0 or 128 < self.returncode <= 128 + 64
+
+    @property
+    def environment_failure(self) -> str | None:
+        """Why this failure says something about the machine, not the toolchain (never cached)."""
+        if self.ok:
+            return None
+        if self.timed_out:
+            return "timed out"
+        if self.missing_output and self.returncode == 0:
+            return None
+        if self.signalled:
+            number = -self.returncode if self.returncode < 0 else self.returncode - 128
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            return f"killed by {name}"
+        return next((text for text in ENVIRONMENT_ERRORS if text in self.output), None)
+
     def describe_failure(self) -> str:
         """A short account of a failed step, output tail included."""
         why = f"timed out after {self.seconds:.0f} s" if self.timed_out else f"exit {self.returncode}"
+        if self.missing_output and not self.timed_out and self.returncode == 0:
+            why = f"{Path(self.argv[0]).name} exited 0 but wrote no {output_kind(self.missing_output)}"
+        cause = self.environment_failure
+        if cause and not self.timed_out:
+            why += f" ({cause}: the environment, not the toolchain; not cached)"
         tail = "\n".join(self.output.strip().splitlines()[-15:])
         return f"{self.shell()}\n  -> {why}\n{_indent(tail)}" if tail else f"{self.shell()}\n  -> {why}"
+
+
+def output_kind(name: str) -> str:
+    """How a person calls the file a step should have written: ``archive libprobe.a``."""
+    kind = {".a": "archive", ".o": "object", ".so": "shared library"}.get(Path(name).suffix, "output")
+    return f"{kind} {name}"
 
 
 def _indent(text: str, prefix: str = "     ") -> str:
@@ -93,7 +174,155 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env["TMPDIR"] = scratch
     if extra:
         env.update(extra)
+    env[STEP_ENV] = step_marker()
     return env
+
+
+# --------------------------------------------------------------------------- live steps
+
+_session = uuid.uuid4().hex
+_worker = "main"
+_live: dict[int, int] = {}  # pgid -> pid of its leader, for every step running in this process
+_live_lock = threading.Lock()
+_subreaper_tried = False
+
+
+def set_session(token: str, worker: str = "main") -> None:
+    """Tag every later child with this session (pytest: the controller's token and the xdist worker id)."""
+    global _session, _worker
+    _session, _worker = token, worker
+
+
+def session_token() -> str:
+    return _session
+
+
+def step_marker() -> str:
+    return f"{_session}/{_worker}"
+
+
+def _become_subreaper() -> None:
+    """Orphaned grandchildren become ours (and get reaped) instead of PID 1's; best effort, Linux only."""
+    global _subreaper_tried
+    if _subreaper_tried or not sys.platform.startswith("linux"):
+        return
+    _subreaper_tried = True
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _reap(pgid: int) -> None:
+    """Collect exited children of this group (orphans reparented to us as subreaper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-pgid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _proc_stat(pid: str) -> tuple[str, int, int] | None:
+    """(state, ppid, pgid) from /proc/PID/stat; None once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def _group_alive(pgid: int) -> bool:
+    """Any member of the group that is not a zombie (PID 1 may never reap those)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if not Path("/proc/self/stat").exists():
+        return True
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(entry)
+            if stat is not None and stat[2] == pgid and stat[0] not in ("Z", "X"):
+                return True
+    return False
+
+
+def kill_group(pgid: int, grace: float = KILL_GRACE) -> bool:
+    """SIGKILL the whole group, reap what is ours, wait until nothing of it runs; True if gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + grace
+    while True:
+        _reap(pgid)
+        if not _group_alive(pgid):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+
+
+def kill_all(grace: float = KILL_GRACE) -> None:
+    """Kill every step this process is running (signal handlers, pytest-timeout's thread method)."""
+    with _live_lock:
+        groups = list(_live)
+    for pgid in groups:
+        kill_group(pgid, grace)
+
+
+def signal_children(signum: int) -> None:
+    """Pass a signal on to every direct child (the xdist workers): they stop their steps and end."""
+    me = os.getpid()
+    if not Path("/proc/self/stat").exists():
+        return
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(entry)
+            if stat is not None and stat[1] == me and stat[0] not in ("Z", "X"):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry), signum)
+
+
+def _marked(pid: str, marker: bytes, exact: bool) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return any(item == marker if exact else item.startswith(marker) for item in environ.split(b"\0"))
+
+
+def sweep(worker: str | None = None, grace: float = KILL_GRACE) -> list[int]:
+    """Kill every live process that a step of this session (or of one worker) started; the pids.
+
+    This reaches what a hard-killed xdist worker left behind: each such
+    process still carries the session marker in its environment.
+    """
+    if not Path("/proc/self/environ").exists():
+        return []
+    marker = f"{STEP_ENV}={_session}/{worker if worker is not None else ''}".encode()
+    me = str(os.getpid())
+    killed: list[int] = []
+    deadline = time.monotonic() + grace
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and entry != me:
+                stat = _proc_stat(entry)
+                if stat is not None and stat[0] not in ("Z", "X") and _marked(entry, marker, worker is not None):
+                    found.append((int(entry), stat[2]))
+        if not found or time.monotonic() > deadline:
+            return killed
+        for pid, pgid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pgid)
+            killed.append(pid)
+        time.sleep(0.01)
 
 
 def run(
@@ -117,6 +346,7 @@ def run(
     argv = tuple(str(a) for a in argv)
     extra = dict(env or {})
     measure_rss = measure_rss and os.environ.get("LTO_CONFORMANCE_MEASURE_RSS", "1") != "0"
+    _become_subreaper()
     started = time.monotonic()
     report_read, report_write = os.pipe()
     spawned = (sys.executable, "-S", "-c", RSS_SHIM, str(report_write), *argv) if measure_rss else argv
@@ -137,32 +367,41 @@ def run(
             os.close(report_write)
             return Step(argv, cwd, 127, f"{argv[0]}: {exc.strerror}", 0.0, 0, extra)
         os.close(report_write)
+        pgid = proc.pid  # start_new_session: the leader's pid names the group
+        with _live_lock:
+            _live[pgid] = proc.pid
         timed_out = threading.Event()
 
         def kill_tree() -> None:
             timed_out.set()
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(pgid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, kill_tree)
         timer.daemon = True
-        timer.start()
-        if stdin_data is not None:
-            try:
-                proc.stdin.write(stdin_data)  # type: ignore[union-attr]
-                proc.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
-        if on_line is not None:
-            chunks: list[bytes] = []
-            for raw in proc.stdout:  # type: ignore[union-attr]
-                chunks.append(raw)
-                on_line(raw.decode(errors="replace").rstrip("\n"))
-            proc.stdout.close()  # type: ignore[union-attr]
-            data = b"".join(chunks)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            timer.start()
+            data = _communicate(proc, stdin_data, on_line, sink)
+            # Wait without reaping: the zombie leader keeps the group id ours while leftovers are killed.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            timer.cancel()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            _reap(pgid)
+        except BaseException:
+            # SIGINT, SIGTERM, a pytest-timeout, a harness bug: nothing of the step may outlive it.
+            timer.cancel()
+            kill_group(pgid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            os.close(report_read)
+            raise
+        finally:
+            with _live_lock:
+                _live.pop(pgid, None)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        timer.cancel()
         with os.fdopen(report_read, "rb") as report:
             reported = report.read().strip()
         peak_kib = int(reported) if reported.isdigit() else int(usage.ru_maxrss)
@@ -180,3 +419,21 @@ def run(
         env=extra,
         timed_out=timed_out.is_set(),
     )
+
+
+def _communicate(proc: subprocess.Popen, stdin_data: bytes | None, on_line, sink) -> bytes:
+    """Feed stdin, stream output lines to ``on_line``; returns the output when streamed."""
+    if stdin_data is not None:
+        try:
+            proc.stdin.write(stdin_data)  # type: ignore[union-attr]
+            proc.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass
+    if on_line is None:
+        return b""
+    chunks: list[bytes] = []
+    for raw in proc.stdout:  # type: ignore[union-attr]
+        chunks.append(raw)
+        on_line(raw.decode(errors="replace").rstrip("\n"))
+    proc.stdout.close()  # type: ignore[union-attr]
+    return b"".join(chunks)
