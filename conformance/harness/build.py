@@ -8,15 +8,23 @@ is returned, so a rerun on an unchanged toolchain runs no tool at all while
 reports still carry the figures that were really measured. Entries are
 written to a private folder and renamed into place, which keeps concurrent
 ``pytest -n`` workers safe: the first rename wins, the rest discard theirs.
-Steps reach the cache only when they finished (pass or fail), never when
-they timed out.
+Steps reach the cache only when their result reflects the toolchain: a
+step that timed out, was killed by a signal, or failed because the machine
+did (no space left, an I/O error) is never stored, and a store that itself
+runs out of space is dropped without breaking the run. A step that exits 0
+without writing the file it names (``-o X``, the archive of ``ar rcs``) is a
+failed step ("gcc-ar exited 0 but wrote no archive libprobe.a"), so every
+caller handles it like any other failure instead of tripping over the
+missing file later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,11 +32,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .cases import Case
-from .process import DEFAULT_TIMEOUT, Step, run
+from .process import DEFAULT_TIMEOUT, SCRATCH_ENV, Step, run
 from .toolchain import Tool, Toolchain
 
 BUILD_PLACEHOLDER = "@BUILD@"
 CACHE_FORMAT = "1"
+# An ar operation with modifiers (rcs, rcsT, qc, ...) that writes the archive named next.
+AR_WRITES = re.compile(r"^-?[cDlNoPSsTuUv]*[rq][cDlNoPSsTuUv]*$")
 
 
 def _file_digest(path: Path) -> str:
@@ -45,6 +55,35 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
         if path.is_file():
             st = path.stat()
             out[str(path.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def low_on_space(paths: Iterable[Path | None]) -> str | None:
+    """A filesystem the step wrote to is (nearly) full: its failure may be the disk's, not the tool's.
+
+    Tools do not always say so: with a full TMPDIR, GNU ld reports only
+    "could not close arguments file". Nearly full means less than 1 % of the
+    filesystem (at least 8 MiB, at most 256 MiB) or under 100 inodes free.
+    """
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        free, size = st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+        floor = max(8 << 20, min(256 << 20, size // 100))
+        if free < floor or (st.f_files and st.f_favail < 100):
+            return f"{path} has {free >> 20} MiB free"
+    return None
+
+
+def written_by(args: Sequence[str]) -> list[str]:
+    """The files a command line says it writes: ``-o X``, or the archive of ``ar rcs X``."""
+    out = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "-o"]
+    if not out and len(args) >= 2 and AR_WRITES.match(args[0]):
+        out.append(args[1])
     return out
 
 
@@ -74,7 +113,10 @@ class StepCache:
         record = entry / "step.json"
         if not record.is_file():
             return None
-        data = json.loads(record.read_text())
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            return None  # a torn or unreadable entry is a miss, never an error
         for name in data.pop("files"):
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -90,13 +132,26 @@ class StepCache:
         data["output"] = data["output"].replace(BUILD_PLACEHOLDER, str(folder))
         return Step(**data, cached=True)
 
-    def store(self, key: str, step: Step, folder: Path, produced: Iterable[str]) -> None:
-        if self.root is None or step.timed_out:
-            return
+    def store(self, key: str, step: Step, folder: Path, produced: Iterable[str]) -> bool:
+        """Keep the step unless the environment caused its outcome; True if it is stored now."""
+        if self.root is None or step.environment_failure is not None:
+            return False
+        scratch_env = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
+        if not step.ok and low_on_space([self.root, folder, Path(scratch_env) if scratch_env else None]):
+            return False
         final = self.root / "steps" / key[:2] / key
         if final.exists():
-            return
+            return False
         scratch = self.root / "tmp" / uuid.uuid4().hex
+        try:
+            self._write(key, step, folder, produced, scratch, final)
+        except OSError:
+            # The cache filled up (or went read-only): the run goes on uncached.
+            shutil.rmtree(scratch, ignore_errors=True)
+            return False
+        return True
+
+    def _write(self, key: str, step: Step, folder: Path, produced: Iterable[str], scratch: Path, final: Path) -> None:
         (scratch / "files").mkdir(parents=True)
         names = sorted(produced)
         for name in names:
@@ -114,7 +169,7 @@ class StepCache:
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.rename(scratch, final)
-        except OSError:
+        except OSError:  # another worker stored the same step first
             shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -137,21 +192,36 @@ class Builder:
         cacheable: bool = True,
         timeout: float | None = None,
     ) -> Step:
-        """Run ``tool args`` in the folder, or take its result from the cache."""
+        """Run ``tool args`` in the folder, or take its result from the cache.
+
+        An input that is not there (an earlier tool wrote nothing) makes the
+        step uncacheable: the tool runs and says so itself.
+        """
         argv = [*tool.argv, *args]
         env = {**dict(tool.env), **(env or {})}
         inputs = list(inputs)
+        cacheable = cacheable and all((self.folder / name).is_file() for name in inputs)
         key = self.cache.key(tool, argv, self.folder, inputs, env) if cacheable else ""
         result = self.cache.load(key, self.folder) if cacheable else None
         if result is None:
             before = _snapshot(self.folder)
-            result = run(argv, cwd=self.folder, env=env, timeout=timeout or self.timeout)
+            result = _check_outputs(run(argv, cwd=self.folder, env=env, timeout=timeout or self.timeout), args)
             after = _snapshot(self.folder)
             produced = [name for name, stamp in after.items() if before.get(name) != stamp]
             if cacheable:
                 self.cache.store(key, result, self.folder, produced)
+        else:
+            result = _check_outputs(result, args)
         self.steps.append(result)
         return result
+
+
+def _check_outputs(step: Step, args: Sequence[str]) -> Step:
+    """Exit 0 without the file the command line names is a failure of that step."""
+    if step.returncode != 0 or step.timed_out:
+        return step
+    missing = [name for name in written_by(args) if not (step.cwd / name).exists()]
+    return dataclasses.replace(step, missing_output=missing[0]) if missing else step
 
 
 @dataclass
