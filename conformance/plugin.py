@@ -32,7 +32,7 @@ from .harness.toolchain import (
     spec_from_preset,
     split_command,
 )
-from .harness.verdict import FAIL, SKIP
+from .harness.verdict import ERROR, FAIL, SKIP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CASES_ROOT = PROJECT_ROOT / "cases"
@@ -192,16 +192,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         toolchains = metafunc.config.stash.get(TOOLCHAINS, [])
         metafunc.parametrize("toolchain", toolchains, ids=[t.label for t in toolchains], scope="session")
     if "case" in metafunc.fixturenames:
-        name = _property_of(metafunc.function.__name__)
-        prop = load_all().get(name)
-        if prop is None:
-            raise CaseError(f"{metafunc.function.__name__}: no property {name!r} is registered")
-        from .harness.cases import load_cases
-
-        cases = load_cases(CASES_ROOT, name, prop.expect_schema)
-        if not cases:
-            raise CaseError(f"cases/{name}/ holds no case: every property needs at least one")
+        try:
+            cases = _cases_of(metafunc.function.__name__)
+        except CaseError as exc:
+            # A broken case is a collection error of its test, one paragraph, no traceback.
+            raise pytest.Collector.CollectError(f"broken case: {exc}") from exc
         metafunc.parametrize("case", cases, ids=[c.name for c in cases])
+
+
+def _cases_of(function_name: str) -> list:
+    name = _property_of(function_name)
+    prop = load_all().get(name)
+    if prop is None:
+        raise CaseError(f"{function_name}: no property {name!r} is registered")
+    from .harness.cases import load_cases
+
+    cases = load_cases(CASES_ROOT, name, prop.expect_schema)
+    if not cases:
+        raise CaseError(f"cases/{name}/ holds no case: every property needs at least one")
+    return cases
 
 
 def _user_timeout(config: pytest.Config) -> bool:
@@ -236,7 +245,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.timeout(kernel_timeout))
         entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, getattr(case, "name", None))
         if entry is not None:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known defect: {entry.reason}"))
+            # Only a property failure is the known defect: an error (broken case) must still show.
+            marker = pytest.mark.xfail(strict=True, raises=PropertyFailure, reason=f"known defect: {entry.reason}")
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -290,29 +301,44 @@ def lto_context(
     )
 
 
+class PropertyFailure(pytest.fail.Exception):
+    """A FAIL verdict: the toolchain lacks the property (the only failure a known defect stands for)."""
+
+
+# As pytest does for its own outcomes: the short summary then reads "PropertyFailure: <property> ...".
+PropertyFailure.__module__ = "builtins"
+
+
 @pytest.fixture
 def check_property(request: pytest.FixtureRequest, lto_context: Context, case, record_property):
-    """Evaluate the calling test's property on its case and turn the verdict into an outcome."""
+    """Evaluate the calling test's property on its case and turn the verdict into an outcome.
+
+    The verdict is reached during setup, so an ERROR (broken case, infrastructure
+    failure) is a pytest error with its one paragraph, never a test failure;
+    calling the returned function gives the pass, skip or fail.
+    """
+    name = _property_of(request.function.__name__)
+    try:
+        verdict = evaluate(lto_context, name, case)
+    finally:
+        if isinstance(lto_context.progress, ProgressPrinter):
+            lto_context.progress.finish()
+    record_property("property", name)
+    record_property("toolchain", verdict.toolchain)
+    record_property("case", case.path_for_humans)
+    for key, value in verdict.info.items():
+        record_property(key, value)
+    if verdict.notes:
+        record_property("notes", verdict.notes)
+    if verdict.outcome == ERROR:
+        pytest.fail(verdict.message(), pytrace=False)
 
     def check() -> None:
         __tracebackhide__ = True
-        name = _property_of(request.function.__name__)
-        try:
-            verdict = evaluate(lto_context, name, case)
-        finally:
-            if isinstance(lto_context.progress, ProgressPrinter):
-                lto_context.progress.finish()
-        record_property("property", name)
-        record_property("toolchain", verdict.toolchain)
-        record_property("case", case.path_for_humans)
-        for key, value in verdict.info.items():
-            record_property(key, value)
-        if verdict.notes:
-            record_property("notes", verdict.notes)
         if verdict.outcome == SKIP:
             pytest.skip(verdict.reason)
         if verdict.outcome == FAIL:
-            pytest.fail(verdict.message(), pytrace=False)
+            raise PropertyFailure(verdict.message(), pytrace=False)
 
     return check
 

@@ -4,14 +4,40 @@ A ``Verdict`` carries the outcome, every expected/found pair that went
 wrong, the exact commands to reproduce it, and figures or facts worth a
 report (``info``). ``Findings`` collects the pairs while a check runs so a
 single failure report names every problem, the negative control included.
+
+The outcomes are a closed set: PASS and FAIL say whether the toolchain has
+the property; SKIP that it cannot have it here (the case does not apply, or
+a property it stands on does not hold: ``blocked_by``); ERROR that the
+question could not be asked (a broken case, an infrastructure failure),
+which is never the toolchain's fault (lit's UNRESOLVED).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+PASS, FAIL, SKIP, ERROR = Outcome.PASS, Outcome.FAIL, Outcome.SKIP, Outcome.ERROR
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """The property a skipped verdict stands on, and that property's first problem here."""
+
+    property: str
+    problem: str
+
+    def describe(self) -> str:
+        return f"needs property {self.property}, which does not hold here: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +63,7 @@ class Findings:
 
 @dataclass
 class Verdict:
-    outcome: str
+    outcome: Outcome
     property: str
     toolchain: str
     case: str
@@ -47,6 +73,7 @@ class Verdict:
     why: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    blocked_by: Blocker | None = None
 
     @property
     def first_problem(self) -> str:
@@ -57,7 +84,12 @@ class Verdict:
         return self.reason
 
     def message(self) -> str:
-        """The failure text: property, toolchain, case, expected/found, commands."""
+        """The failure text: property, toolchain, case, expected/found, commands.
+
+        An error is one paragraph: what could not be checked and why, no traceback.
+        """
+        if self.outcome == ERROR:
+            return f"{self.property} [{self.toolchain}] {self.case}: {self.reason}"
         lines = [f"{self.property} [{self.toolchain}] {self.case}"]
         for p in self.problems:
             label = "" if p.where == "lto" else f"{p.where}: "

@@ -2,21 +2,26 @@
 
 A ``Property`` names what it proves, which other properties it stands on
 (``requires``: when one of those fails for a toolchain, this one is skipped
-with that reason, so one root cause gives one failure), which expectation
-keys its cases may use, and the function that checks one case. ``evaluate``
-is the single entry point used by the pytest layer and by the self-tests.
+with ``blocked_by`` naming it, so one root cause gives one failure), which
+expectation keys its cases may use, and the function that checks one case.
+``evaluate`` is the single entry point used by the pytest layer and by the
+self-tests. A check that trips over its case (a ``CaseError``, a missing key,
+a failed ``assert`` on the case) or over the machine (``InfrastructureError``)
+gives an ERROR verdict, never a FAIL: a broken case is not a broken toolchain.
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..build import StepCache
 from ..cases import Case, load_cases
+from ..errors import CaseError, InfrastructureError
 from ..toolchain import Toolchain
-from ..verdict import FAIL, PASS, SKIP, Findings, Verdict
+from ..verdict import ERROR, FAIL, PASS, SKIP, Blocker, Findings, Verdict
 
 CheckFunction = Callable[["Context", Case, Findings], str]
 
@@ -74,9 +79,11 @@ def _applies(ctx: Context, case: Case) -> str | None:
 
 
 def prerequisite_failure(ctx: Context, name: str, case_name: str | None = None) -> Verdict | None:
-    """The first failing verdict of property ``name`` for this toolchain, if any.
+    """The first verdict of property ``name`` for this toolchain that keeps it from holding, if any.
 
-    When ``name`` has a case called ``case_name`` only that case counts:
+    A failure does, and so does a skip because of its own prerequisite or
+    an error: either way nothing shows that ``name`` holds here. When
+    ``name`` has a case called ``case_name`` only that case counts:
     kernel-boot's ``thin`` stands on kernel-build's ``thin``, not on ``full``.
     """
     cases = ctx.cases(name)
@@ -86,10 +93,7 @@ def prerequisite_failure(ctx: Context, name: str, case_name: str | None = None) 
         ctx.facts[key] = None
         for case in same or cases:
             verdict = evaluate(ctx, name, case)
-            if verdict.outcome == FAIL:
-                ctx.facts[key] = verdict
-                break
-            if verdict.outcome == SKIP and verdict.reason.startswith("needs property"):
+            if verdict.outcome in (FAIL, ERROR) or verdict.blocked_by is not None:
                 ctx.facts[key] = verdict
                 break
     return ctx.facts[key]
@@ -107,7 +111,8 @@ def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
         failed = prerequisite_failure(ctx, required, case.name)
         if failed is not None:
             verdict.outcome = SKIP
-            verdict.reason = f"needs property {required}, which does not hold here: {failed.first_problem}"
+            verdict.blocked_by = Blocker(required, failed.first_problem)
+            verdict.reason = verdict.blocked_by.describe()
             return verdict
     findings = Findings()
     try:
@@ -116,12 +121,33 @@ def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
         verdict.outcome, verdict.reason = SKIP, str(exc)
         verdict.info = findings.info
         return verdict
+    except (CaseError, KeyError, AssertionError) as exc:
+        verdict.outcome, verdict.reason = ERROR, f"broken case, not checked: {_broken(exc)}"
+        return verdict
+    except InfrastructureError as exc:
+        verdict.outcome, verdict.reason = ERROR, f"infrastructure failure, not checked: {_paragraph(str(exc))}"
+        return verdict
     verdict.problems = findings.problems
     verdict.info = findings.info
     verdict.notes = findings.notes
     if findings.problems:
         verdict.outcome = FAIL
     return verdict
+
+
+def _broken(exc: BaseException) -> str:
+    """What about the case the check tripped over, and where in the check."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    where = f"{Path(frame.filename).name}:{frame.lineno}"
+    if isinstance(exc, CaseError):
+        return _paragraph(str(exc))
+    if isinstance(exc, KeyError):
+        return f"the check reads key {exc.args[0]!r}, which the case does not give ({where})"
+    return f"{_paragraph(str(exc)) or 'a condition on the case does not hold'} ({where}: {frame.line})"
+
+
+def _paragraph(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 # Modules of this package that hold evidence shared by several properties, not a property.
