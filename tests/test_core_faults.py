@@ -135,12 +135,7 @@ def test_stale_system_binutils_fail_only_system_binutils(system_gcc, step_cache_
         f"os.execv({real_ar!r}, [{real_ar!r}] + args)\n"
     )
     fakes.script(folder, "ar", ar_body)
-    # gcc-nm runs the nm it finds on PATH: only system-binutils may see the fake PATH, else a
-    # cache miss for gcc-nm's step (another xdist worker built the healthy one) breaks nm-symbols.
-    others = [name for name in CORE if name != "system-binutils"]
-    results = fakes.evaluate_properties(system_gcc, step_cache_root, tmp_path / "builds", others)
     monkeypatch.setenv("PATH", f"{folder}:{Path(shutil.which('gcc')).parent}:/usr/bin:/bin")
-    fake_path = tmp_path / "builds-fake-path"
-    results |= fakes.evaluate_properties(system_gcc, step_cache_root, fake_path, ["system-binutils"])
+    results = judge(system_gcc, step_cache_root, tmp_path)
     assert fakes.failing(results) == {"system-binutils"}, fakes.messages(results)
     assert "holds no plugin" in fakes.messages(results)
