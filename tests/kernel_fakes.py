@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,7 +13,16 @@ from packaging.version import Version
 from conformance.harness.toolchain import Tool, Toolchain
 
 FAKE_TREE = Path(__file__).with_name("fake_kernel")
+VARIANTS = Path(__file__).with_name("fake_kernel_variants")
 LOGS = Path(__file__).with_name("kbuild_logs")
+
+
+def fake_tree(folder: Path, variant: str) -> Path:
+    """The fake tree with a variant's files on top: ``gcc-lto-2022`` (CONFIG_LTO_GCC), ``lto-menu``."""
+    tree = folder / f"linux-{variant}"
+    shutil.copytree(FAKE_TREE, tree)
+    shutil.copytree(VARIANTS / variant, tree, dirs_exist_ok=True)
+    return tree
 
 
 def fake_toolchain(

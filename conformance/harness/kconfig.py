@@ -238,7 +238,7 @@ class LtoChoice:
 def lto_choice(family: str, mode: str, index: KconfigIndex) -> LtoChoice:
     """Map a mode to the options this tree offers for this compiler family; else Unsupported."""
     offered = index.symbols
-    all_lto = ("LTO_CLANG_THIN", "LTO_CLANG_FULL", "LTO_GCC")
+    all_lto = ("LTO_CLANG_THIN", "LTO_CLANG_FULL", "LTO_GCC", "LTO_MENU")
     if mode == "none":
         return LtoChoice("none", ("LTO_NONE",), tuple(s for s in all_lto if s in offered), "LTO_NONE")
     if family == "clang":

@@ -36,10 +36,23 @@ def probes() -> dict:
     """What Kconfig's $(success,...) probes would find for this command line."""
     clang = bool(llvm) or "clang" in cc
     lld = ("lld" in ld) if ld else bool(llvm)
-    values = {"CC_IS_CLANG": clang, "LD_IS_LLD": lld, "AS_IS_LLVM": clang}
+    values = {"CC_IS_CLANG": clang, "CC_IS_GCC": not clang, "LD_IS_LLD": lld, "AS_IS_LLVM": clang}
     values["64BIT"] = arch == "x86_64"
     values["ARCH_SUPPORTS_LTO_CLANG"] = values["ARCH_SUPPORTS_LTO_CLANG_THIN"] = arch in ("x86_64", "i386")
+    values["ARCH_SUPPORTS_LTO_GCC"] = values["ARCH_SUPPORTS_LTO"] = arch in ("x86_64", "i386")
     return values
+
+
+def gcc_lto(values: dict) -> bool:
+    """The 2022 series' CONFIG_LTO_GCC, or the older CONFIG_LTO_MENU unless CONFIG_LTO_DISABLE."""
+    return values.get("LTO_GCC") == "y" or (values.get("LTO_MENU") == "y" and values.get("LTO_DISABLE") != "y")
+
+
+def compile_object(source: str, obj: Path) -> None:
+    """A real ELF object from the host compiler, in the shape kbuild's would have."""
+    cmd = ["cc", "-O2", "-c", "-fno-pie", "-o", str(obj), str(Path(srctree) / "scripts" / source)]
+    if subprocess.run(cmd).returncode != 0:
+        sys.exit(2)
 
 
 def read() -> dict:
@@ -73,23 +86,33 @@ elif target == "olddefconfig":
     if lto and (not has_lto or os.environ.get("FAKE_KERNEL_DROP_LTO")):
         for k in lto:
             values[k] = "n"
-    if not any(values.get(k) == "y" for k in ("LTO_CLANG_THIN", "LTO_CLANG_FULL")):
+    has_gcc_lto = values.get("CC_IS_GCC") == "y" and values.get("ARCH_SUPPORTS_LTO_GCC") == "y"
+    for k in ("LTO_GCC", "LTO_MENU"):
+        if values.get(k) == "y" and (not has_gcc_lto or os.environ.get("FAKE_KERNEL_DROP_LTO")):
+            values[k] = "n"
+    if not any(values.get(k) == "y" for k in ("LTO_CLANG_THIN", "LTO_CLANG_FULL", "LTO_GCC", "LTO_MENU")):
         values["LTO_NONE"] = "y"
     write(values)
     print("#\n# configuration written to .config\n#")
 elif target == "vmlinux":
     values = read()
-    lto = values.get("LTO_CLANG_THIN") == "y" or values.get("LTO_CLANG_FULL") == "y"
+    clang_lto = values.get("LTO_CLANG_THIN") == "y" or values.get("LTO_CLANG_FULL") == "y"
+    gcc = gcc_lto(values)
     for name in ("init/main", "kernel/fork", "mm/slab"):
         obj = out_dir / f"{name}.o"
         obj.parent.mkdir(parents=True, exist_ok=True)
-        obj.write_bytes((b"BC\xc0\xde" if lto else b"\x7fELF") + bytes(60))
+        if clang_lto:
+            obj.write_bytes(b"BC\xc0\xde" + bytes(60))
+        else:
+            compile_object("fake_gcc_lto_object.c" if gcc else "fake_object.c", obj)
         print(f"  CC      {name}.o")
-    if lto:
+    if clang_lto:
         (out_dir / ".tmp_initcalls.lds").write_text("/* fake */\n")
-    flags = ["-DFAKE_LTO"] if lto else []
+    flags = ["-DFAKE_LTO"] if clang_lto or gcc else []
     if values.get("LTO_CLANG_THIN") == "y":
         flags.append("-DFAKE_THIN")
+    if gcc:
+        flags.append("-DFAKE_GCC_LTO")
     print("  LD      vmlinux")
     src = Path(srctree) / "scripts" / "fake_vmlinux.c"
     cmd = [
