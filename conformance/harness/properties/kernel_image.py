@@ -1,0 +1,431 @@
+"""kernel-image: a small kernel-style LTO image, built as kbuild links a kernel and booted in QEMU.
+
+The case (``cases/kernel-image/<case>/``) is a 32-bit multiboot image in
+subsystem folders with a linker script; ``harness.image`` builds it (thin
+archives, ``-r``, the final link with the script) with LTO and without
+(the control) and boots both under QEMU. The image reports over the serial
+port what it observed (initcall order by level, exported symbols looked up
+by name and called, ``__crc_`` values, ``__fentry__`` calls, self-test
+results) and leaves QEMU through ``isa-debug-exit``; the check compares that
+report with the case, for both builds, and proves LTO against the control:
+IR in the objects, a function of one subsystem inlined into another in the
+image's DWARF, unreferenced functions gone, and for GCC at least N LTRANS
+partitions. Failures name the broken idiom ("initcall level 6 ran before
+level 4", "`__crc_kimage_add` is 0x0, expected 0x1234abcd").
+
+Keys of ``[expect]`` (the build layout and the run-time report apply to both
+builds; ``[control]`` holds the control's proofs only):
+
+| key | meaning |
+|---|---|
+| ``head`` | sources linked directly, first (kbuild's head objects) |
+| ``linker_script`` | the final link's script |
+| ``family_cflags`` | ``{gcc = [...], clang = [...]}``: extra compile flags per compiler family |
+| ``link_flags`` | ``{gcc = [...]}``: extra flags of the LTO build's final link |
+| ``exit_status`` | QEMU's exit code when the image ends through isa-debug-exit (``(value << 1) | 1``) |
+| ``boot_timeout`` | seconds before QEMU is killed |
+| ``magic`` | the multiboot magic the C code must see (hex) |
+| ``initcalls`` | ``[{level, fn, file}]`` in the order they must run |
+| ``exports`` | ``{name = value}``: what each exported symbol, looked up by name and called, returns |
+| ``crcs`` | ``{name = "0x..."}``: the ``__crc_<name>`` absolute symbols |
+| ``selftests`` | ``{name = "0x..."}``: results of the self-tests in the ``__start_``/``__stop_`` table |
+| ``fentry_calls`` | calls counted by ``__fentry__`` |
+| ``ir`` | ``{gcc = "gcc-slim", clang = "llvm-bitcode"}``: IR kind of every LTO-compiled C object |
+| ``min_partitions`` | ``{gcc = 4}``: LTRANS partitions GCC's final link must make |
+| ``inlined`` | ``[{callee, from_file, into}]`` from the image's DWARF (``[]``: no cross-file inlining) |
+| ``absent``, ``present`` | functions that must be gone from / kept in the image |
+| ``frame_pointer``, ``no_frame_pointer`` | functions that must / must not start with ``push %ebp; mov %esp,%ebp`` |
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from .. import dwarf, elf, image
+from ..cases import Case
+from ..verdict import Findings
+from . import Context, Skip, register
+
+X86_TARGETS = ("x86_64", "i386", "i486", "i586", "i686")
+I386_FRAME_SETUP = bytes.fromhex("5589e5")  # push %ebp; mov %esp,%ebp
+ENDBR32 = bytes.fromhex("f30f1efb")
+LINKERS_WITH_FULL_SCRIPTS = ("bfd", "lld")
+
+
+@register(
+    "kernel-image",
+    "a kernel-style LTO image (multiboot, linker script, initcalls, ksymtab, __crc_, -r of thin archives) boots",
+    {
+        "head": list,
+        "linker_script": str,
+        "family_cflags": dict,
+        "link_flags": dict,
+        "exit_status": int,
+        "boot_timeout": int,
+        "magic": str,
+        "initcalls": list,
+        "exports": dict,
+        "crcs": dict,
+        "selftests": dict,
+        "fentry_calls": int,
+        "ir": dict,
+        "min_partitions": dict,
+        "inlined": list,
+        "absent": list,
+        "present": list,
+        "frame_pointer": list,
+        "no_frame_pointer": list,
+    },
+    requires=("linker-plugin",),
+)
+def kernel_image(ctx: Context, case: Case, findings: Findings) -> str:
+    tc = ctx.toolchain
+    arch = tc.target.split("-")[0]
+    if arch not in X86_TARGETS:
+        raise Skip(f"the image is a 32-bit x86 multiboot kernel; this toolchain targets {tc.target}")
+    try:
+        image.qemu_binary()
+    except image.NoQemu as exc:
+        raise Skip(f"cannot boot the image: {exc}") from None
+    spec = case.expect
+    plan = image.layout(case, spec.get("head", []), spec.get("linker_script", "image.lds"))
+    builds = {}
+    for variant in ("lto", "control"):
+        how = image.recipe(
+            case,
+            tc,
+            variant,
+            family_cflags=spec.get("family_cflags", {}),
+            family_link_flags=spec.get("link_flags", {}),
+        )
+        builds[variant] = image.build_image(case, tc, variant, ctx.workspace, ctx.cache, plan, how)
+    lto = builds["lto"]
+    _skip_if_script_unsupported(tc.linker, plan.linker_script, lto)
+    booted = {name: b for name, b in builds.items() if _built(b, findings)}
+    timeout = float(spec.get("boot_timeout", image.BOOT_TIMEOUT))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        boots = {
+            name: pool.submit(image.boot, b.path(b.image), b.path("console.log"), timeout=timeout)
+            for name, b in booted.items()
+            if b.image
+        }
+        for name, b in booted.items():
+            _check_objects(tc.family, case, plan, b, case.expect if name == "lto" else case.control, findings)
+            _check_image(b, case.expect if name == "lto" else case.control, findings)
+        if "lto" in booted and tc.family == "gcc":
+            _check_partitions(lto, spec.get("min_partitions", {}).get("gcc"), findings)
+        results = {name: future.result() for name, future in boots.items()}
+    for name, boot in results.items():
+        findings.info[f"{name}_boot_seconds"] = round(boot.seconds, 2)
+        findings.info[f"{name}_console_log"] = str(boot.console_log)
+        findings.info["accel"] = boot.accel
+        _check_report(spec, boot, findings, name)
+    commands = [lto.reproducer()]
+    if "lto" in results:
+        commands.append(f"$ {results['lto'].command}")
+    return "\n".join(commands)
+
+
+def _built(build: image.ImageBuild, findings: Findings) -> bool:
+    if build.failed is None:
+        return True
+    tail = "\n".join("            " + line for line in build.failed.describe_failure().splitlines())
+    findings.expect(
+        False, f"the {build.variant} build of the image to succeed", f"a step failed:\n{tail}", build.variant
+    )
+    return False
+
+
+def _skip_if_script_unsupported(linker: str, script: str, build: image.ImageBuild) -> None:
+    """gold and mold implement only part of GNU ld's script language: a skip that quotes them."""
+    failed = build.failed
+    if failed is None or linker in LINKERS_WITH_FULL_SCRIPTS:
+        return
+    mentions_script = any(script in a for a in failed.argv) and (script in failed.output or "script" in failed.output)
+    if mentions_script:
+        lines = [ln.strip() for ln in failed.output.splitlines() if ln.strip()]
+        quoted = next((ln for ln in lines if script in ln or "script" in ln), lines[0] if lines else "")
+        caret = next((ln for ln in lines if ln.startswith("^")), "")
+        raise Skip(f"{linker} cannot link with the image's linker script: {quoted}{' ' + caret if caret else ''}")
+
+
+# --- what the objects and the image show -------------------------------------------------------------------------
+
+
+def _opted_out(case: Case, source: str) -> bool:
+    """kbuild's way: -fno-lto appended after -flto."""
+    flags = case.file_flags(source).cflags
+    return "-fno-lto" in flags or not source.endswith(".c")
+
+
+def _check_objects(
+    family: str, case: Case, plan: image.Layout, build: image.ImageBuild, table: Mapping[str, Any], findings: Findings
+) -> None:
+    where = build.variant
+    wanted = table.get("ir", {}).get(family)
+    if wanted is None:
+        return
+    wrong = []
+    for source, obj in build.objects.items():
+        kind = elf.ir_kind(build.path(obj))
+        if _opted_out(case, source):
+            if kind != elf.IRKind.NONE:
+                why = "-fno-lto after -flto was lost" if source.endswith(".c") else "an assembler object"
+                wrong.append(f"{obj} holds {kind} IR, expected machine code ({why})")
+        elif kind != wanted:
+            wrong.append(f"{obj} holds {kind}, expected {wanted}")
+    findings.expect(
+        not wrong,
+        f"every LTO-compiled C object to hold {wanted}; the -fno-lto and .S objects machine code",
+        "; ".join(wrong),
+        where,
+    )
+    if where == "lto" and family == "gcc":
+        lost = [r for r in build.relocatables if elf.ir_kind(build.path(r)) == elf.IRKind.NONE]
+        findings.expect(
+            not lost,
+            "each subsystem's -r object to keep the IR for the final LTO link (GCC incremental LTO)",
+            f"{', '.join(lost)} hold(s) machine code only",
+            where,
+        )
+
+
+def _check_partitions(build: image.ImageBuild, minimum: int | None, findings: Findings) -> None:
+    if not minimum or build.final_link is None:
+        return
+    count = image.ltrans_partitions(build.final_link)
+    findings.info["ltrans_partitions"] = count
+    findings.expect(
+        count >= minimum,
+        f"GCC's balanced partitioner to cut the image into at least {minimum} LTRANS partitions",
+        f"{count} LTRANS unit(s) in the final link's -v output",
+    )
+
+
+def _function_starts(path: Path, names: Sequence[str]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    with path.open("rb") as handle:
+        elf_file = ELFFile(handle)
+        symtab = elf_file.get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return out
+        for sym in symtab.iter_symbols():
+            base = sym.name.split(".", 1)[0] if sym.name else ""
+            if base not in names or sym["st_info"]["type"] != "STT_FUNC" or not isinstance(sym["st_shndx"], int):
+                continue
+            section = elf_file.get_section(sym["st_shndx"])
+            start = sym["st_value"] - section["sh_addr"]
+            out.setdefault(base, section.data()[start : start + 8].removeprefix(ENDBR32))
+    return out
+
+
+def _check_image(build: image.ImageBuild, table: Mapping[str, Any], findings: Findings) -> None:
+    assert build.image
+    path = build.path(build.image)
+    where = build.variant
+    defined = {s.name.split(".", 1)[0] for s in elf.symbols_of(path) if s.defined and s.type == "STT_FUNC"}
+    for name in table.get("absent", []):
+        findings.expect(
+            name not in defined, f"unreferenced {name} gone from the image", f"{name} is still defined", where
+        )
+    for name in table.get("present", []):
+        findings.expect(name in defined, f"{name} in the image", f"{name} is not defined", where)
+    with_fp, without_fp = table.get("frame_pointer", []), table.get("no_frame_pointer", [])
+    if with_fp or without_fp:
+        starts = _function_starts(path, [*with_fp, *without_fp])
+        wrong = [
+            f"{n} does not set up %ebp"
+            for n in with_fp
+            if not starts.get(n, I386_FRAME_SETUP).startswith(I386_FRAME_SETUP)
+        ]
+        wrong += [f"{n} sets up %ebp" for n in without_fp if starts.get(n, b"").startswith(I386_FRAME_SETUP)]
+        wrong += [f"{n} is not in the image" for n in [*with_fp, *without_fp] if n not in starts]
+        findings.expect(
+            not wrong,
+            f"the per-file -O level kept: {', '.join(with_fp)} (built at -O0) start with push %ebp; mov %esp,%ebp, "
+            f"{', '.join(without_fp)} (-O2) do not",
+            "; ".join(wrong),
+            where,
+        )
+    if "inlined" in table:
+        edges = [e for e in dwarf.inlined_edges(path) if e.cross_file]
+        wanted = table["inlined"]
+        for item in wanted:
+            hit = any(e.callee == item["callee"] and e.caller == item["into"] for e in edges)
+            into = sorted({f"{e.callee} ({e.callee_file})" for e in edges if e.caller == item["into"]})
+            findings.expect(
+                hit,
+                f"{item['callee']} ({item['from_file']}) inlined across subsystems into {item['into']} (DWARF)",
+                f"into {item['into']}: {', '.join(into)}" if into else f"no cross-file inlining into {item['into']}",
+                where,
+            )
+        if not wanted:
+            shown = sorted({f"{e.callee} ({e.callee_file}) into {e.caller}" for e in edges})
+            findings.expect(not edges, "no cross-file inlining", "; ".join(shown[:5]), where)
+
+
+# --- what the image reported --------------------------------------------------------------------------------------
+
+
+def parse_report(lines: Sequence[str]) -> dict[str, Any]:
+    """The image's ``KIMAGE ...`` lines as plain values."""
+    out: dict[str, Any] = {"initcalls": [], "exports": {}, "crcs": {}, "selftests": {}, "done": False}
+    for line in lines:
+        words = line.split()
+        if not words:
+            continue
+        kind, rest = words[0], words[1:]
+        if kind == "initcall" and len(rest) == 2:
+            out["initcalls"].append((int(rest[0]), rest[1]))
+        elif kind == "initcall_table" and len(rest) == 2:
+            out["initcall_table"] = (int(rest[0]), int(rest[1]))
+        elif kind == "ksymtab" and rest:
+            out["ksymtab"] = int(rest[0])
+        elif kind == "ksym" and len(rest) == 2:
+            out["exports"][rest[0]] = None if rest[1] == "missing" else int(rest[1])
+        elif kind == "crc" and len(rest) == 2:
+            out["crcs"][rest[0]] = int(rest[1], 16)
+        elif kind == "selftest" and len(rest) == 2:
+            out["selftests"][rest[0]] = int(rest[1], 16)
+        elif kind == "fentry_calls" and rest:
+            out["fentry_calls"] = int(rest[0])
+        elif kind == "boot" and len(rest) == 4:
+            out["magic"], out["init_sections"] = int(rest[1], 16), rest[3] == "1"
+        elif kind == "done":
+            out["done"] = True
+    return out
+
+
+def initcall_problems(expected: Sequence[Mapping[str, Any]], observed: Sequence[tuple[int, str]]) -> list[str]:
+    """Every way the observed initcall sequence breaks the declared one, named as the idiom it breaks."""
+    if not observed:
+        return [
+            "no initcall ran: the initcall table is empty (its .initcall<level>.init sections were dropped; "
+            "is KEEP() missing from the linker script under --gc-sections?)"
+        ]
+    declared = {e["fn"]: e for e in expected}
+    position = {e["fn"]: i for i, e in enumerate(expected)}
+    names = [fn for _, fn in observed]
+    problems = [
+        f"initcall {e['fn']} (level {e['level']}, {e['file']}) never ran" for e in expected if e["fn"] not in names
+    ]
+    for level, fn in observed:
+        if fn not in declared:
+            problems.append(f"unexpected initcall {fn} ran at level {level}")
+        elif declared[fn]["level"] != level:
+            problems.append(f"{fn} ran in the table of level {level}, declared at level {declared[fn]['level']}")
+    known = [fn for fn in names if fn in declared]
+    for before, after in itertools.pairwise(known):
+        a, b = declared[before], declared[after]
+        if a["level"] > b["level"]:
+            problems.append(f"initcall level {a['level']} ran before level {b['level']} ({before} before {after})")
+        elif a["level"] == b["level"] and position[before] > position[after]:
+            if a["file"] == b["file"]:
+                problems.append(f"{before} ran before {after} (source order in {a['file']}: {after}, {before})")
+            else:
+                problems.append(f"{before} ran before {after} (link order {b['file']}, {a['file']})")
+    return problems
+
+
+def _hex(value: str | int) -> int:
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def _check_report(spec: Mapping[str, Any], boot: image.Boot, findings: Findings, where: str) -> None:
+    status = spec.get("exit_status", 0)
+    tail = "\n".join("            " + ln for ln in boot.console_tail().splitlines())
+    if boot.timed_out:
+        findings.expect(
+            False, "the image to boot and end QEMU by itself", f"QEMU timed out; console tail:\n{tail}", where
+        )
+        return
+    report = parse_report(boot.report)
+    if boot.exit_status != status:
+        findings.expect(
+            False,
+            f"QEMU to exit with {status} (the image's isa-debug-exit success status)",
+            f"QEMU exited with {boot.exit_status}; console tail:\n{tail}",
+            where,
+        )
+        if not report["done"]:
+            return
+    if "magic" in spec:
+        seen = report.get("magic")
+        findings.expect(
+            seen == _hex(spec["magic"]),
+            f"start_kernel (called from the .S entry through file-scope asm) to see multiboot magic {spec['magic']}",
+            "no boot line" if seen is None else f"magic {seen:#x}",
+            where,
+        )
+        findings.expect(
+            report.get("init_sections", False),
+            "__init code and __initdata between __init_begin and __init_end (.init.text/.init.data)",
+            "they are outside the init range",
+            where,
+        )
+    if "initcalls" in spec:
+        expected = spec["initcalls"]
+        problems = initcall_problems(expected, report["initcalls"])
+        order = ", ".join(f"{e['level']} {e['fn']}" for e in expected)
+        findings.expect(not problems, f"initcalls by level, then link order: {order}", "; ".join(problems), where)
+        total, inside = report.get("initcall_table", (0, 0))
+        findings.expect(
+            inside == total,
+            "every initcall function in .init.text",
+            f"{total - inside} of {total} initcall(s) point outside __init_begin..__init_end",
+            where,
+        )
+    for name, value in spec.get("exports", {}).items():
+        seen = report["exports"].get(name)
+        if seen is None:
+            held = report.get("ksymtab")
+            findings.expect(
+                False,
+                f"exported symbol {name} in __ksymtab, returning {value} when looked up by name and called",
+                f"exported symbol {name} missing from the table"
+                + (f" (__ksymtab holds {held} entries)" if held is not None else ""),
+                where,
+            )
+        else:
+            findings.expect(
+                seen == value,
+                f"{name}, looked up in __ksymtab and called, to return {value}",
+                f"it returned {seen}",
+                where,
+            )
+    for name, value in spec.get("crcs", {}).items():
+        seen = report["crcs"].get(name)
+        if name not in report["exports"] or report["exports"][name] is None:
+            continue
+        findings.expect(
+            seen == _hex(value),
+            f"`__crc_{name}` (.set in toplevel asm, read from C as an address) to be {value}",
+            f"`__crc_{name}` is {'not reported' if seen is None else hex(seen)}, expected {value}",
+            where,
+        )
+    for name, value in spec.get("selftests", {}).items():
+        seen = report["selftests"].get(name)
+        findings.expect(
+            seen == _hex(value),
+            f"self-test {name} (in the __start_kimage_selftests..__stop_kimage_selftests table) to return {value}",
+            f"it did not run ({len(report['selftests'])} self-test(s) in the table)"
+            if seen is None
+            else f"it returned {seen:#x}",
+            where,
+        )
+    if "fentry_calls" in spec:
+        seen = report.get("fentry_calls")
+        findings.expect(
+            seen == spec["fentry_calls"],
+            f"{spec['fentry_calls']} calls counted by __fentry__ (the -pg -mfentry file's functions, and only those)",
+            f"{seen} calls" if seen is not None else "no count reported",
+            where,
+        )
+    findings.expect(report["done"], "the image to report 'done'", "it stopped before the end of its report", where)
