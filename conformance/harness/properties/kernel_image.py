@@ -40,6 +40,7 @@ builds; ``[control]`` holds the control's proofs only):
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -148,12 +149,16 @@ def _skip_if_script_unsupported(linker: str, script: str, build: image.ImageBuil
     failed = build.failed
     if failed is None or linker in LINKERS_WITH_FULL_SCRIPTS:
         return
-    mentions_script = any(script in a for a in failed.argv) and (script in failed.output or "script" in failed.output)
-    if mentions_script:
-        lines = [ln.strip() for ln in failed.output.splitlines() if ln.strip()]
-        quoted = next((ln for ln in lines if script in ln or "script" in ln), lines[0] if lines else "")
-        caret = next((ln for ln in lines if ln.startswith("^")), "")
-        raise Skip(f"{linker} cannot link with the image's linker script: {quoted}{' ' + caret if caret else ''}")
+    if not any(script in a for a in failed.argv):
+        return
+    lines = [ln.strip() for ln in failed.output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.search(r"\b(error|fatal)\b", ln) and "collect2" not in ln]
+    quoted = next((ln for ln in errors if script in ln or "script" in ln), None)
+    if quoted is None:
+        return
+    after = lines[lines.index(quoted) + 1 :]
+    caret = after[0] if after and after[0].startswith("^") else ""
+    raise Skip(f"{linker} cannot link with the image's linker script: {quoted}{' ' + caret if caret else ''}")
 
 
 # --- what the objects and the image show -------------------------------------------------------------------------
