@@ -3,3 +3,7 @@
 
 def test_post_link_tools(check_property):
     check_property()
+
+
+def test_symbol_versioning(check_property):
+    check_property()

@@ -2,8 +2,9 @@
 
 post-link-tools: a strip that drops the IR sections (gcc), and an llvm-strip
 that "strips" bitcode archives by writing them back without an index
-(clang-19), both with exit 0. The healthy toolchains must pass (beyond the
-known Debian 12 defects, which every fake of the same family inherits).
+(clang-19), both with exit 0. symbol-versioning: a gcc whose shared links
+lose .gnu.version/.gnu.version_d. The healthy toolchains must pass (beyond
+the known Debian 12 defects, which every fake of the same family inherits).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from conformance.harness.toolchain import Toolchain, ToolchainSpec, resolve
 from tests import fakes
 
-MINE = ("post-link-tools",)
+MINE = ("post-link-tools", "symbol-versioning")
 NEIGHBOURS = ("lto-ir", "linker-plugin")
 
 needs_gcc = pytest.mark.skipif(not shutil.which("gcc") or not shutil.which("strip"), reason="needs gcc, strip")
@@ -91,3 +92,25 @@ def test_strip_that_loses_the_index_fails_post_link_tools(step_cache_root, tmp_p
     assert fakes.failing(results) == {"post-link-tools"}, fakes.messages(results)
     text = fakes.messages(results)
     assert "archive index lost lib_answer" in text and "cases/post-link-tools/archive" in text
+
+
+LOSES_VERSIONS = """\
+if linking and "-shared" in args and "-o" in args:
+    import subprocess
+    rc = subprocess.call([real] + args)
+    out = args[args.index("-o") + 1]
+    if rc == 0:
+        subprocess.call(["objcopy", "--remove-section=.gnu.version", "--remove-section=.gnu.version_d", out])
+    sys.exit(rc)
+"""
+
+
+@needs_gcc
+def test_linker_that_loses_symbol_versions_fails_symbol_versioning(step_cache_root, tmp_path):
+    cc = fakes.wrapper(
+        tmp_path / "bin", "gcc", "gcc", purpose="shared links lose their symbol versions", extra=LOSES_VERSIONS
+    )
+    results = judge(fakes.toolchain(cc=cc), step_cache_root, tmp_path, (*NEIGHBOURS, "symbol-versioning"))
+    assert fakes.failing(results) == {"symbol-versioning"}, fakes.messages(results)
+    text = fakes.messages(results)
+    assert "to export exactly foo@@V2, foo@V1" in text and "found:    V1, V2, foo, foo" in text

@@ -270,3 +270,56 @@ def image_symbols(path: Path) -> ImageSymbols | None:
                 if sym["st_info"]["type"] == "STT_FUNC":
                     functions.append((sym.name, sym["st_info"]["bind"]))
     return ImageSymbols(tuple(ir), text, tuple(functions), tuple(names))
+
+
+@dataclass(frozen=True)
+class VersionedSymbol:
+    """A dynamic symbol with its GNU symbol version (.gnu.version + .gnu.version_d / _r)."""
+
+    name: str
+    version: str | None
+    hidden: bool
+    defined: bool
+    from_file: str | None = None
+
+    def spelled(self) -> str:
+        """``foo@@V2`` (default), ``foo@V1`` (hidden or required), ``foo`` (no version)."""
+        if self.version is None:
+            return self.name
+        return f"{self.name}{'@@' if self.defined and not self.hidden else '@'}{self.version}"
+
+
+def versioned_dynamic_symbols(path: Path) -> list[VersionedSymbol]:
+    """Every named .dynsym entry with the version its .gnu.version entry points at."""
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        dynsym = elf.get_section_by_name(".dynsym")
+        if not isinstance(dynsym, SymbolTableSection):
+            return []
+        versym = elf.get_section_by_name(".gnu.version")
+        verdef = elf.get_section_by_name(".gnu.version_d")
+        verneed = elf.get_section_by_name(".gnu.version_r")
+        defined_names: dict[int, str] = {}
+        if verdef is not None:
+            for version, auxiliaries in verdef.iter_versions():
+                names = [aux.name for aux in auxiliaries]
+                if names and not version["vd_flags"] & 0x1:  # VER_FLG_BASE names the file, not a version
+                    defined_names[version["vd_ndx"]] = names[0]
+        needed: dict[int, tuple[str, str]] = {}
+        if verneed is not None:
+            for need, auxiliaries in verneed.iter_versions():
+                for aux in auxiliaries:
+                    needed[aux["vna_other"]] = (aux.name, need.name)
+        out = []
+        for number, sym in enumerate(dynsym.iter_symbols()):
+            if not sym.name:
+                continue
+            raw = versym.get_symbol(number)["ndx"] if versym is not None else "VER_NDX_GLOBAL"
+            index = raw if isinstance(raw, int) else 0
+            hidden, index = bool(index & 0x8000), index & 0x7FFF
+            version, from_file = defined_names.get(index), None
+            if index in needed:
+                version, from_file = needed[index]
+            defined = sym["st_shndx"] != "SHN_UNDEF"
+            out.append(VersionedSymbol(sym.name, version, hidden, defined, from_file))
+        return out
