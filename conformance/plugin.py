@@ -298,6 +298,7 @@ def lto_context(
         progress=ProgressPrinter(pytestconfig),
         kernel_src=pytestconfig.getoption("kernel_src"),
         kernel_config=pytestconfig.getoption("kernel_config"),
+        skew_cc=tuple(pytestconfig.getoption("skew_cc") or ()),
     )
 
 

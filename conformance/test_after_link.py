@@ -7,3 +7,7 @@ def test_post_link_tools(check_property):
 
 def test_symbol_versioning(check_property):
     check_property()
+
+
+def test_version_skew(check_property):
+    check_property()

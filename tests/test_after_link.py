@@ -3,17 +3,23 @@
 post-link-tools: a strip that drops the IR sections (gcc), and an llvm-strip
 that "strips" bitcode archives by writing them back without an index
 (clang-19), both with exit 0. symbol-versioning: a gcc whose shared links
-lose .gnu.version/.gnu.version_d. The healthy toolchains must pass (beyond
+lose .gnu.version/.gnu.version_d. version-skew: a gcc whose link crashes
+(SIGSEGV) on another gcc's IR. The healthy toolchains must pass (beyond
 the known Debian 12 defects, which every fake of the same family inherits).
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from conformance.harness.build import StepCache
+from conformance.harness.process import Step
+from conformance.harness.properties import Context, evaluate, load_all
+from conformance.harness.properties.version_skew import classify, discover
 from conformance.harness.toolchain import Toolchain, ToolchainSpec, resolve
 from tests import fakes
 
@@ -114,3 +120,72 @@ def test_linker_that_loses_symbol_versions_fails_symbol_versioning(step_cache_ro
     assert fakes.failing(results) == {"symbol-versioning"}, fakes.messages(results)
     text = fakes.messages(results)
     assert "to export exactly foo@@V2, foo@V1" in text and "found:    V1, V2, foo, foo" in text
+
+
+CRASHES_ON_FOREIGN_IR = """\
+if linking:
+    import signal
+    for name in args:
+        if name.endswith(".o") and os.path.isfile(name):
+            data = open(name, "rb").read()
+            if b".gnu.lto_" in data and {own!r} not in data:
+                os.kill(os.getpid(), signal.SIGSEGV)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("gcc") or not shutil.which("gcc-11"), reason="needs gcc and gcc-11")
+def test_link_that_crashes_on_foreign_ir_fails_version_skew(step_cache_root, tmp_path):
+    version = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True).stdout.strip()
+    extra = CRASHES_ON_FOREIGN_IR.format(own=f") {version}".encode())
+    cc = fakes.wrapper(tmp_path / "bin", "gcc", "gcc", purpose="crashes on another gcc's IR", extra=extra)
+    tc = fakes.toolchain(cc=cc)
+    load_all()
+    ctx = Context(tc, tmp_path / "builds", StepCache(step_cache_root), fakes.CASES_ROOT, skew_cc=("gcc-11",))
+    results = {name: [evaluate(ctx, name, case) for case in ctx.cases(name)] for name in (*NEIGHBOURS, "version-skew")}
+    assert fakes.failing(results) == {"version-skew"}, fakes.messages(results)
+    text = fakes.messages(results)
+    assert "the link crashed" in text and "gcc-11" in text and "\n  $ gcc-11 " in text
+
+
+def test_discovery_finds_other_versions(system_gcc, tmp_path):
+    load_all()
+    ctx = Context(system_gcc, tmp_path, StepCache(None), fakes.CASES_ROOT)
+    others = discover(ctx)
+    assert all(argv[0].startswith("gcc-") and not argv[0].endswith(f"-{system_gcc.version.major}") for argv in others)
+    if shutil.which("gcc-11") and system_gcc.version.major != 11:
+        assert ("gcc-11",) in others
+
+
+def _step(returncode: int, output: str, timed_out: bool = False) -> Step:
+    return Step(("cc",), Path("."), returncode, output, 1.0, 0, timed_out=timed_out)
+
+
+@pytest.mark.parametrize(
+    ("returncode", "output", "outcome", "fine"),
+    [
+        (
+            1,
+            "lto1: fatal error: bytecode stream in file 'b.o' generated with LTO version 11.3 instead of the "
+            "expected 12.0\n",
+            "refused-with-version-diagnostic",
+            True,
+        ),
+        (
+            1,
+            "ld.lld: error: Invalid summary version 12. Version should be in the range [1-10].\n",
+            "refused-with-version-diagnostic",
+            True,
+        ),
+        (1, "lto1: internal compiler error: Segmentation fault\n", "crash", False),
+        (139, "", "crash", False),
+        (1, "collect2: error: ld returned 1 exit status\n", "generic-error", False),
+    ],
+)
+def test_classify_skewed_links(returncode, output, outcome, fine):
+    assert classify(_step(returncode, output), None, "42\n")[:2] == (outcome, fine)
+
+
+def test_classify_hang_and_broken_program():
+    assert classify(_step(-9, "", timed_out=True), None, None)[:2] == ("hang", False)
+    assert classify(_step(0, ""), _step(0, "41\n"), "42\n")[:2] == ("broken-program", False)
+    assert classify(_step(0, ""), _step(0, "42\n"), "42\n")[:2] == ("linked-and-ran", True)

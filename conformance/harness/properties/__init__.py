@@ -65,6 +65,8 @@ class Context:
     progress: Callable[[str], None] | None = None
     kernel_src: str | None = None
     kernel_config: str | None = None
+    # --skew-cc: other versions of the compiler family, for version-skew (default: discovered).
+    skew_cc: tuple[str, ...] = ()
 
     def cases(self, property_name: str) -> list[Case]:
         return load_cases(self.cases_root, property_name, REGISTRY[property_name].expect_schema)

@@ -18,15 +18,13 @@ exactly), ``binds`` (``foo@V2``: versions the program must require).
 
 from __future__ import annotations
 
-import dataclasses
-
 from .. import elf
-from ..build import CaseBuild, run_program
+from ..build import CaseBuild, link_arguments
 from ..cases import Case
 from ..process import Step
 from ..verdict import Findings
 from . import Context, register
-from .evidence import build, extra_step, succeeded
+from .evidence import build, check_program_runs, extra_step, succeeded
 
 
 def _mechanism(ctx: Context) -> str:
@@ -40,10 +38,8 @@ def _link(
     ctx: Context, case: Case, result: CaseBuild, extra: list[str], inputs: list[str], output: str, reads: list[str]
 ) -> Step:
     """One link in the build's folder; ``reads`` are files named inside flags (the version script)."""
-    t = ctx.toolchain
-    lto = case.lto_flags_for(t.family) if result.variant == "lto" else ()
-    args = [*t.cflags, *case.cflags, *lto, *t.linker_flags, *t.ldflags, *case.ldflags, *extra, *inputs, "-o", output]
-    return extra_step(ctx, result, t.cc, args, inputs=[*inputs, *reads])
+    args = link_arguments(ctx.toolchain, case, result.variant, inputs, output, extra)
+    return extra_step(ctx, result, ctx.toolchain.cc, args, inputs=[*inputs, *reads])
 
 
 def _exports(path) -> list[str]:
@@ -82,14 +78,7 @@ def _check(ctx: Context, case: Case, result: CaseBuild, findings: Findings) -> N
         f"it requires {', '.join(sorted(required)) or 'no version'} from {library}",
         where,
     )
-    if case.run_stdout is not None and ctx.toolchain.runs_natively:
-        ran = run_program(dataclasses.replace(result, output="prog"))
-        findings.expect(
-            ran.returncode == case.run_exit and ran.output == case.run_stdout,
-            f"./prog to exit {case.run_exit} printing {case.run_stdout!r} (the default version's answer)",
-            f"exit {ran.returncode}, printed {ran.output!r}",
-            where,
-        )
+    check_program_runs(ctx, case, result, findings, program="prog")
 
 
 @register(
