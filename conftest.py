@@ -75,6 +75,14 @@ def pytest_addoption(parser) -> None:
     group.addoption("--lto-report", metavar="DIR", help="write results.json, report.md and report.html into DIR")
     group.addoption("--baseline", metavar="FILE", help="a previous results.json: report what regressed")
     group.addoption(
+        "--baseline-map",
+        metavar="OLD=NEW",
+        action="append",
+        default=[],
+        help="repeatable: compare the baseline's toolchain OLD with this run's NEW "
+        "(toolchains otherwise pair by label, then by compiler, version, linker and target)",
+    )
+    group.addoption(
         "--known-failures",
         metavar="FILE",
         help="TOML list of known toolchain defects, applied as strict xfail (e.g. known-failures/debian-12.toml)",

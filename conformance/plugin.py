@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import known_failures, report
+from .harness import baseline, known_failures, report
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -133,6 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[KNOWN] = known_failures.load(Path(listed)) if listed else []
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _check_baseline_map(config, labels)
     load_all()
 
 
@@ -147,6 +148,21 @@ def _set_probe_timeout(value: str | None) -> None:
     if seconds <= 0:
         raise UsageError(f"--probe-timeout {value!r}: give a positive number of seconds")
     os.environ[PROBE_TIMEOUT_ENV] = str(seconds)
+
+
+def _check_baseline_map(config: pytest.Config, labels: list[str]) -> None:
+    """--baseline-map OLD=NEW must name a baseline toolchain and one of this run."""
+    values, path = config.getoption("baseline_map"), config.getoption("baseline")
+    if not values or hasattr(config, "workerinput"):
+        return
+    try:
+        if not path:
+            raise UsageError("--baseline-map needs --baseline FILE")
+        baseline.check_map(baseline.parse_map(values), report.load(Path(path)), labels)
+    except report.ResultsError as exc:
+        raise pytest.UsageError(f"--baseline {exc}") from None
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -243,6 +259,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(f"kernel-{toolchain.label}-{getattr(case, 'name', '')}"))
             if kernel_timeout:
                 item.add_marker(pytest.mark.timeout(kernel_timeout))
+        item.user_properties.append(("toolchain_label", toolchain.label))
         entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, getattr(case, "name", None))
         if entry is not None:
             # Only a property failure is the known defect: an error (broken case) must still show.
@@ -364,6 +381,8 @@ class ResultCollector:
         self.config = config
         self.entries: list[dict] = []
         self.written: list[Path] = []
+        self._diff: baseline.Diff | None = None
+        self._compared = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.entries.append(report_entry(report))
@@ -371,18 +390,33 @@ class ResultCollector:
     def _results(self) -> dict:
         return report.collate(self.entries, self.config.stash.get(TOOLCHAINS, []))
 
+    def _baseline_diff(self, results: dict) -> baseline.Diff | None:
+        if not self._compared:
+            self._compared = True
+            path = self.config.getoption("baseline")
+            if path:
+                mapping = baseline.parse_map(self.config.getoption("baseline_map"))
+                self._diff = baseline.compare(report.load(Path(path)), results, mapping)
+        return self._diff
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         target = self.config.getoption("lto_report")
         if target:
-            baseline = self.config.getoption("baseline")
-            self.written = report.write(Path(target), self._results(), Path(baseline) if baseline else None)
+            results = self._results()
+            self.written = report.write(Path(target), results, self._baseline_diff(results))
 
+    @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        baseline = self.config.getoption("baseline")
-        if baseline:
-            diff = report.compare(report.load(Path(baseline)), self._results())
+        if not self.config.stash.get(TOOLCHAINS, []):
+            return
+        results = self._results()
+        diff = self._baseline_diff(results)
+        if diff is not None:
             terminalreporter.write_sep("=", "lto-conformance: against the baseline")
-            for line in report.diff_lines(diff):
+            for line in baseline.diff_lines(diff, verbose=self.config.getoption("verbose") > 0):
                 terminalreporter.write_line(line)
+        terminalreporter.write_sep("=", "lto-conformance: per toolchain")
         for path in self.written:
-            terminalreporter.write_line(f"lto-conformance report: {path}")
+            terminalreporter.write_line(f"report: {path}")
+        for line in report.verdict_lines(results):
+            terminalreporter.write_line(line)

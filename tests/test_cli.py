@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,8 +81,10 @@ def test_report_and_ids(tmp_path):
     assert data["toolchains"][0]["label"] == "gcc"
     outcomes = {t["property"]: t["outcome"] for t in data["tests"] if t["case"].endswith("simple")}
     assert outcomes == {"cross-file-inlining": "passed"}
-    assert (out / "report.md").read_text().startswith("# lto-conformance results")
-    assert "<table>" in (out / "report.html").read_text()
+    assert (out / "report.md").read_text().startswith("# lto-conformance\n")
+    assert '<table class="matrix">' in (out / "report.html").read_text()
+    summary = result.stdout.split("lto-conformance: per toolchain")[-1]
+    assert re.search(r"^gcc \(gcc-[\d.]+\+\w+\)  \d+ passed", summary, re.M), summary
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/gcc"), reason="needs gcc")
