@@ -8,6 +8,7 @@ so per-phase figures show up as soon as a property records them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,8 +94,8 @@ def charts(m: Matrix) -> list[Chart]:
         kernel = m.cell("kernel-build", key)
         for test in kernel.tests if kernel else []:
             flat = _flat(test["figures"])
-            mode = test["case"].rsplit(" ", 1)[-1] or "lto"
-            label = f"{titles[key]} · {test['case'] or mode}"
+            mode = re.split(r"[ /]", test["case"])[-1] or "lto"
+            label = f"{titles[key]} · {mode}"
             times = _pairs(flat, (("build_seconds", f"LTO ({mode})"), ("baseline_build_seconds", "non-LTO")))
             if times:
                 kernel_time.rows.append(Row(label, times))
