@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import pickle
+import platform
 import shlex
 import sys
 from pathlib import Path
@@ -39,6 +40,8 @@ CASES_ROOT = PROJECT_ROOT / "cases"
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
 WORKER_TOOLCHAINS = "lto_conformance_toolchains"
+WORKER_HOST = "lto_conformance_host"
+WORKER_LABELS = "lto_conformance_labels"
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
 
 
@@ -112,10 +115,9 @@ def pytest_configure(config: pytest.Config) -> None:
     scratch = cache_root(config) / "scratch"
     scratch.mkdir(exist_ok=True)
     os.environ[SCRATCH_ENV] = str(scratch)
-    shipped = getattr(config, "workerinput", {}).get(WORKER_TOOLCHAINS)
     try:
         _set_probe_timeout(config.getoption("probe_timeout"))
-        toolchains = pickle.loads(shipped) if shipped is not None else [resolve(spec) for spec in _specs(config)]
+        toolchains = toolchains_here(config)
         _check_kernel_options(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -168,7 +170,41 @@ def _check_baseline_map(config: pytest.Config, labels: list[str]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """pytest-xdist: hand the validated toolchains to each worker instead of probing again."""
-    node.workerinput[WORKER_TOOLCHAINS] = pickle.dumps(node.config.stash.get(TOOLCHAINS, []))
+    toolchains = node.config.stash.get(TOOLCHAINS, [])
+    node.workerinput[WORKER_TOOLCHAINS] = pickle.dumps(toolchains)
+    node.workerinput[WORKER_HOST] = host_identity()
+    node.workerinput[WORKER_LABELS] = [t.label for t in toolchains]
+
+
+def host_identity() -> str:
+    """This machine, as a worker compares it with the controller's (--tx ssh=HOST runs elsewhere)."""
+    try:
+        machine = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        machine = ""
+    return f"{platform.node()}:{machine}"
+
+
+def toolchains_here(config: pytest.Config) -> list[Toolchain]:
+    """The controller resolves; a worker on the same host takes its toolchains, one elsewhere resolves again.
+
+    Paths, versions and identities are this host's: a worker on another host
+    (``--tx ssh=...``) probes its own tools, and must end up with the same
+    labels, or the hosts are not identical and the run stops naming it.
+    """
+    workerinput = getattr(config, "workerinput", {})
+    shipped = workerinput.get(WORKER_TOOLCHAINS)
+    if shipped is not None and workerinput.get(WORKER_HOST) == host_identity():
+        return pickle.loads(shipped)
+    toolchains = [resolve(spec) for spec in _specs(config)]
+    expected = workerinput.get(WORKER_LABELS)
+    labels = [t.label for t in toolchains]
+    if expected is not None and labels != expected:
+        raise UsageError(
+            f"xdist worker on {platform.node()}: the toolchains resolve to {', '.join(labels)} here but to "
+            f"{', '.join(expected)} on the controller; --tx hosts must have the same toolchains"
+        )
+    return toolchains
 
 
 def _check_kernel_options(config: pytest.Config) -> None:
