@@ -11,3 +11,7 @@ def test_symbol_versioning(check_property):
 
 def test_version_skew(check_property):
     check_property()
+
+
+def test_reproducible_output(check_property):
+    check_property()

@@ -4,8 +4,9 @@ post-link-tools: a strip that drops the IR sections (gcc), and an llvm-strip
 that "strips" bitcode archives by writing them back without an index
 (clang-19), both with exit 0. symbol-versioning: a gcc whose shared links
 lose .gnu.version/.gnu.version_d. version-skew: a gcc whose link crashes
-(SIGSEGV) on another gcc's IR. The healthy toolchains must pass (beyond
-the known Debian 12 defects, which every fake of the same family inherits).
+(SIGSEGV) on another gcc's IR. reproducible-output: a gcc with a new random
+seed every compile. The healthy toolchains must pass (beyond the known
+Debian 12 defects, which every fake of the same family inherits).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from conformance.harness.build import StepCache
 from conformance.harness.process import Step
 from conformance.harness.properties import Context, evaluate, load_all
+from conformance.harness.properties.reproducible_output import first_difference
 from conformance.harness.properties.version_skew import classify, discover
 from conformance.harness.toolchain import Toolchain, ToolchainSpec, resolve
 from tests import fakes
@@ -189,3 +191,31 @@ def test_classify_hang_and_broken_program():
     assert classify(_step(-9, "", timed_out=True), None, None)[:2] == ("hang", False)
     assert classify(_step(0, ""), _step(0, "41\n"), "42\n")[:2] == ("broken-program", False)
     assert classify(_step(0, ""), _step(0, "42\n"), "42\n")[:2] == ("linked-and-ran", True)
+
+
+UNSTABLE_OBJECTS = """\
+if compiling:
+    import random
+    args.append(f"-frandom-seed={random.getrandbits(64):x}")
+"""
+
+
+@needs_gcc
+def test_compiler_with_unstable_objects_fails_reproducible_output(step_cache_root, tmp_path):
+    purpose = "a new random seed every compile"
+    cc = fakes.wrapper(tmp_path / "bin", "gcc", "gcc", purpose=purpose, extra=UNSTABLE_OBJECTS)
+    results = judge(fakes.toolchain(cc=cc), step_cache_root, tmp_path, (*NEIGHBOURS, "reproducible-output"))
+    assert fakes.failing(results) == {"reproducible-output"}, fakes.messages(results)
+    text = fakes.messages(results)
+    assert "main.o bit-identical when the LTO build with -frandom-seed is rebuilt" in text
+    assert "the section lists differ (.gnu.lto_" in text and "-frandom-seed=main.o" in text
+
+
+def test_first_difference_names_the_section(tmp_path):
+    if not shutil.which("gcc"):
+        pytest.skip("needs gcc")
+    for name, value in (("one", 1), ("two", 2)):
+        (tmp_path / f"{name}.c").write_text(f'int answer = {value};\nconst char *tag = "same";\n')
+        subprocess.run(["gcc", "-c", f"{name}.c", "-o", f"{name}.o"], cwd=tmp_path, check=True)
+    assert first_difference(tmp_path / "one.o", tmp_path / "one.o") is None
+    assert first_difference(tmp_path / "one.o", tmp_path / "two.o").startswith("section .data ")
