@@ -4,7 +4,10 @@ LTO moves optimisation into the link: it costs build time and memory, with
 the peak in the single-threaded WPA stage. The probe generates a medium
 program from a seed (``harness.generate``), builds it with and without LTO
 and reports link time, peak RSS (``os.wait4``: the largest process of the
-link) and ``.text`` size. Bounds are generous on purpose: they catch a
+link) and ``.text`` size, and the peak RSS of each LTO phase from the
+processes that run it (``harness.phases``: GCC's WPA lto1 apart from each
+LTRANS lto1, lld's in-process LTO as the ld.lld process; ``cost.phases`` in
+results.json, so the baseline diff compares them). Bounds are generous on purpose: they catch a
 blow-up, not a slow machine. Figures of a cached step are those of the run
 that measured it.
 
@@ -31,8 +34,8 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-from .. import elf
-from ..build import CaseBuild, stage_case
+from .. import elf, phases
+from ..build import Builder, CaseBuild, link_arguments, stage_case
 from ..cases import Case
 from ..generate import generate_sources
 from ..process import run
@@ -91,6 +94,7 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
     if lto.link is None or control.link is None or lto.failed or control.failed:
         return reproducer
     figures = _cost_figures(generated, lto, control)
+    figures["phases"] = _phase_figures(ctx, generated, lto, findings)
     findings.info["cost"] = figures
     if not figures["measured_now"]:
         findings.notes.append("cost figures come from the cached run that first measured these steps")
@@ -102,6 +106,14 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
         f"runner floor {figures['rss_floor_mib']:.0f} MiB)",
     )
     max_seconds = case.expect.get("max_lto_link_seconds", 60.0)
+    for key, value in figures["phases"].items():
+        if key.endswith("_peak_rss_mib"):
+            phase = key.removesuffix("_peak_rss_mib")
+            findings.expect(
+                value <= max_rss,
+                f"every {phase} process of the LTO link at most {max_rss} MiB peak RSS (per-process, os.wait4)",
+                f"{value:.0f} MiB",
+            )
     findings.expect(
         lto.link.seconds <= max_seconds,
         f"LTO link within {max_seconds:g} s",
@@ -128,6 +140,33 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
             f"non-LTO: exit {ran_nolto.returncode} {ran_nolto.output.strip()!r}",
         )
     return reproducer
+
+
+def _phase_figures(ctx: Context, case: Case, lto: CaseBuild, findings: Findings) -> dict[str, Any]:
+    """Peak RSS per LTO phase, from one more LTO link of the same objects whose LTO processes are shimmed.
+
+    A separate link keeps the reproducer and the timings those of the plain
+    link; it is cached like any step, with the log it wrote, so the figures
+    are those of the run that measured them.
+    """
+    if os.environ.get("LTO_CONFORMANCE_MEASURE_RSS", "1") == "0":
+        return {"measured": "no: LTO_CONFORMANCE_MEASURE_RSS=0"}
+    t = ctx.toolchain
+    shims = phases.plan(t, lto.folder)
+    if shims is None:
+        return {"measured": f"no: no per-process LTO phases known for {t.family} with {t.linker}"}
+    objects = [lto.objects[s] for s in case.sources]
+    log = lto.folder / phases.LOG_NAME
+    log.unlink(missing_ok=True)
+    args = link_arguments(t, case, "lto", objects, "prog.phases", shims.flags)
+    env = {phases.LOG_ENV: str(log)}
+    timeout = float(case.expect.get("timeout_seconds", 120))
+    step = Builder(lto.folder, ctx.cache, timeout=timeout).step(t.cc, args, inputs=[*objects, *shims.files], env=env)
+    records = phases.read_log(log) if step.ok else []
+    out = {"measured": shims.measures, **phases.figures(records, phases.floor_kib(lto.folder))}
+    if not records:
+        findings.notes.append(f"no per-phase figures: the measuring link logged no process ({step.shell()})")
+    return out
 
 
 def _cost_figures(generated: Case, lto: CaseBuild, control: CaseBuild) -> dict[str, Any]:
