@@ -82,3 +82,27 @@ def test_markdown_matrix_and_failures_with_reproducers():
     assert "  $ gcc-12 -O2 -flto a.c -o prog" in md
     assert "### Link time: LTO against non-LTO (s)" in md
     assert "## Known defects" in md and "system-binutils" in md
+
+
+def test_kernel_build_times_are_charted_and_a_strict_pass_is_outlined():
+    data = copy.deepcopy(recorded())
+    for mode, seconds in (("thin", 213.0), ("full", 218.0)):
+        data["tests"].append(
+            {
+                **data["tests"][0],
+                "nodeid": f"conformance/test_kernel.py::test_kernel_build[clang-19-{mode}]",
+                "property": "kernel-build",
+                "case": f"cases/kernel-build/{mode}",
+                "outcome": "passed",
+                "figures": {"build_seconds": seconds, "baseline_build_seconds": 102.0, "peak_rss_mib": 322.0},
+            }
+        )
+    page = report_html.render(report.upgrade(data, "test"), None)
+    assert "<figcaption>Kernel build time (s)" in page
+    assert "clang-19 (clang-19.1.7+lld) · thin: LTO (thin) 213 s" in page and "non-LTO 102 s" in page
+    strict = cells(page)[0][("system-binutils", "clang-19")]
+    assert (
+        strict["outcome"] == "xpassed"
+        and "x-strict"
+        in re.search(r'<a class="([^"]*)"[^>]*data-property="system-binutils" data-key="clang-19"', page)[1]
+    )

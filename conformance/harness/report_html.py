@@ -23,7 +23,7 @@ TITLE = {
     "failed": "failed: a new failure",
     "error": "error: the case or the harness broke, not the toolchain",
     "xfailed": "known defect (xfail)",
-    "xpassed": "a known defect passed (fixed?)",
+    "xpassed": "a known defect passed (fixed?; strict ones, outlined red, fail the run)",
     "skipped": "skipped",
 }
 SHORT = {
@@ -63,7 +63,8 @@ a.cell .sym{font-weight:700;margin-right:4px}a.cell .more{opacity:.85;font-size:
  outline:2px dashed var(--known);outline-offset:-2px}
 a.cell .mk{position:absolute;top:-7px;right:-5px;background:#fff;color:#000;border-radius:8px;padding:0 4px;
  font-size:11px;border:1px solid #000}
-a.cell.m-regressed{box-shadow:0 0 0 3px #000}a.cell.m-regressed .mk{background:#ffeb3b}
+a.cell.m-regressed{box-shadow:0 0 0 3px #000}
+a.cell.x-strict{outline:3px solid var(--fail);outline-offset:-3px}a.cell.m-regressed .mk{background:#ffeb3b}
 .legend{font-size:12px;color:#424242;margin:6px 0}
 .legend span{display:inline-block;padding:1px 6px;margin-right:6px;border-radius:3px}
 .panel{display:none;position:fixed;top:0;right:0;width:min(52vw,900px);height:100vh;overflow:auto;background:#fff;
@@ -111,7 +112,8 @@ def _cell(cell: Cell | None, anchor: str, marks: set[str]) -> str:
     counts = cell.counts
     outcome = cell.outcome
     others = " ".join(f"+{n} {SHORT[o]}" for o, n in counts.items() if o != outcome)
-    classes = " ".join([f"cell o-{outcome}", *(f"m-{m}" for m in sorted(marks))])
+    strict = any(t["outcome"] == "xpassed" and t.get("strict") for t in cell.tests)
+    classes = " ".join([f"cell o-{outcome}", *(f"m-{m}" for m in sorted(marks)), *(["x-strict"] if strict else [])])
     badge = "".join(f'<span class="mk" title="{MARK[m][1]}">{MARK[m][0]}</span>' for m in sorted(marks))
     data = json.dumps(counts, separators=(",", ":"))
     return (
@@ -226,10 +228,14 @@ def _baseline(diff: Diff) -> str:
 def _toolchains(m: Matrix) -> str:
     rows = []
     for c in m.columns:
-        tools = "  ".join(f"{name} {' '.join(c[name])}" for name in ("cc", "ar", "nm") if c.get(name))
+        described = c.get("tools") or {name: {"argv": c[name]} for name in ("cc", "ar", "nm") if c.get(name)}
+        tools = "<br>".join(
+            escape(f"{name} {' '.join(t['argv'])}" + (f" — {t['version']}" if t.get("version") else ""))
+            for name, t in described.items()
+        )
         rows.append(
             f"<tr><td>{escape(c['key'])}</td><td>{escape(c.get('id', ''))}</td><td>{escape(c.get('target', ''))}</td>"
-            f"<td>{escape(c.get('host', ''))}</td><td>{escape(tools)}</td><td>{escape(c.get('linker', ''))}</td></tr>"
+            f"<td>{escape(c.get('host', ''))}</td><td>{tools}</td><td>{escape(c.get('linker', ''))}</td></tr>"
         )
     head = "<tr><th>toolchain</th><th>id</th><th>target</th><th>host</th><th>tools</th><th>linker</th></tr>"
     return f"<h2>Toolchains</h2><table class='list'>{head}{''.join(rows)}</table>"
