@@ -60,7 +60,7 @@ def test_per_phase_rss_figures_become_bars():
             t["figures"]["cost"]["lto_wpa_peak_rss_mib"] = 31.5
             t["figures"]["cost"]["phases"] = {"ltrans": {"peak_rss_mib": 12.0}}
     page = report_html.render(data, None)
-    assert "LTO wpa 31.5 MiB" in page and "ltrans 12.0 MiB" in page
+    assert "LTO WPA 31.5 MiB" in page and "LTRANS 12.0 MiB" in page
 
 
 def test_baseline_marks_cells_in_both_reports():

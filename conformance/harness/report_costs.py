@@ -15,6 +15,9 @@ from typing import Any
 
 from .report import Matrix, column_title
 
+# Pipeline order: the whole link, then its phases; non-LTO bars come last.
+PHASE_ORDER = {"LTO link": 0, "WPA": 1, "LTRANS": 2, "LLD": 3}
+
 
 @dataclass
 class Row:
@@ -51,6 +54,7 @@ def series_name(key: str, suffix: str) -> str:
         words = words[1:]
     if words and words[0] in ("lto", "nolto"):
         words[0] = "LTO" if words[0] == "lto" else "non-LTO"
+    words = [w.upper() if w in ("wpa", "ltrans", "lld", "ld.lld") else w for w in words]
     return " ".join(words) or key
 
 
@@ -85,7 +89,7 @@ def charts(m: Matrix) -> list[Chart]:
                 for k, v in flat.items()
                 if k.endswith("peak_rss_mib") and "floor" not in k
             ]
-            peaks.sort(key=lambda bar: (bar[0].startswith("non-LTO"), bar[0]))
+            peaks.sort(key=lambda bar: (bar[0].startswith("non-LTO"), PHASE_ORDER.get(bar[0], len(PHASE_ORDER))))
             if peaks:
                 rss.rows.append(Row(label, peaks))
             sizes = _pairs(flat, (("lto_text_bytes", "LTO"), ("nolto_text_bytes", "non-LTO")))
