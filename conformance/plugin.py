@@ -301,6 +301,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # Only a property failure is the known defect: an error (broken case) must still show.
             marker = pytest.mark.xfail(strict=True, raises=PropertyFailure, reason=f"known defect: {entry.reason}")
             item.add_marker(marker)
+    _kernel_groups_together(items)
+
+
+def _kernel_groups_together(items: list[pytest.Item]) -> None:
+    """Each mode's kernel build right before its boot, in the kernel tests' own slots.
+
+    xdist's default scheduling hands neighbouring items to a worker in
+    chunks: so each worker starts a different build, instead of one
+    worker's boot waiting on the lock of the build the other one runs.
+    """
+    slots = [i for i, item in enumerate(items) if item.get_closest_marker("kernel") and _group(item)]
+    first: dict[str, int] = {}
+    for i in slots:
+        first.setdefault(_group(items[i]), i)
+    ordered = sorted((items[i] for i in slots), key=lambda item: first[_group(item)])
+    for i, item in zip(slots, ordered, strict=True):
+        items[i] = item
+
+
+def _group(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark and mark.args else ""
 
 
 @pytest.fixture(scope="session")

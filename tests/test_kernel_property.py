@@ -7,7 +7,10 @@ kernel-build case of its mode; an infrastructure failure is not a FAIL.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,35 @@ def test_a_tarball_that_cannot_be_unpacked_is_not_a_property_failure(tmp_path: P
     verdict = evaluate(ctx, "kernel-build", case(ctx, "kernel-build", "full"))
     assert verdict.outcome == ERROR
     assert verdict.reason.startswith(f"infrastructure failure, not checked: cannot unpack kernel source {tarball}")
+
+
+MARKS_PLUGIN = """
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        timeout = item.get_closest_marker("timeout")
+        groups = [m.args[0] for m in item.iter_markers("xdist_group")]
+        print("MARKS", item.name, timeout.args[0] if timeout else None, groups)
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_kernel_tests_get_kernel_timeout_unless_the_user_gave_timeout(tmp_path: Path) -> None:
+    (tmp_path / "show_marks.py").write_text(MARKS_PLUGIN)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "LTO_CONFORMANCE_CACHE": str(tmp_path / "cache")}
+    env.pop("PYTEST_TIMEOUT", None)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "show_marks", "--collect-only"]
+    command += ["-q", "conformance/test_kernel.py", "--toolchain", "gcc"]
+    for extra, timeout in (((), "14400.0"), (("--timeout", "60"), "None"), (("-o", "kernel_timeout=99"), "99.0")):
+        result = subprocess.run(
+            [*command, *extra],
+            cwd=CASES_ROOT.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert f"MARKS test_kernel_build[gcc-full] {timeout} ['kernel-gcc-full']" in result.stdout, result.stdout
