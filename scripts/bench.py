@@ -7,6 +7,11 @@ recorded durations of every step the cold run executed (each lands in the
 step cache exactly once), so harness overhead = wall time - tool time / workers.
 
     python scripts/bench.py [--toolchain gcc] [--toolchain clang-19] [-m "not kernel"]
+    python scripts/bench.py --image [--toolchain gcc] [--toolchain clang-19]
+
+``--image`` measures kernel-image alone, one toolchain at a time: build and
+boot cold (empty cache) and warm (everything cached but the boots), against
+its targets of 15 s cold and 2 s warm per toolchain.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(args: list[str], cache: Path) -> float:
     env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(cache)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance/", "-q", "-p", "no:cacheprovider", *args],
@@ -34,8 +41,11 @@ def run(args: list[str], cache: Path) -> float:
         text=True,
     )
     elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-300:]
-    print(f"  {elapsed:6.2f} s  pytest {' '.join(args)}\n           {last}")
+    load = os.getloadavg()[0]
+    print(f"  {elapsed:6.2f} s  ({cpu:.2f} s CPU, load {load:.1f})  pytest {' '.join(args)}\n           {last}")
     return elapsed
 
 
@@ -47,11 +57,32 @@ def tool_seconds(cache: Path) -> tuple[float, int]:
     return total, count
 
 
+def bench_image(toolchains: list[str]) -> None:
+    """kernel-image per toolchain: the wall time of pytest, and the tool time of the cold build."""
+    verdict = {True: "ok", False: "MISSED"}
+    for name in toolchains or [""]:
+        label = name or "default toolchain"
+        with tempfile.TemporaryDirectory(prefix="lto-bench-image-") as tmp:
+            cache = Path(tmp)
+            args = ["-k", "kernel_image and multiboot", *([f"--toolchain={name}"] if name else [])]
+            print(f"{label}, cold:")
+            cold = run(args, cache)
+            raw, steps = tool_seconds(cache)
+            print(f"{label}, warm:")
+            warm = run(args, cache)
+        print(f"  tool time (cold, {steps} steps): {raw:.2f} s")
+        print(f"  targets: cold <= 15 s: {verdict[cold <= 15]}; warm <= 2 s: {verdict[warm <= 2]}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--toolchain", action="append", default=[])
     parser.add_argument("-m", dest="marker", default="not kernel")
+    parser.add_argument("--image", action="store_true", help="measure kernel-image alone, per toolchain")
     opts = parser.parse_args()
+    if opts.image:
+        bench_image(opts.toolchain)
+        return
     common = ["-m", opts.marker, *(f"--toolchain={t}" for t in opts.toolchain)]
     with tempfile.TemporaryDirectory(prefix="lto-bench-") as tmp:
         one, two = Path(tmp) / "n1", Path(tmp) / "n2"

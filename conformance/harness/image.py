@@ -115,17 +115,21 @@ def _stage(case: Case, folder: Path) -> list[str]:
     if folder.exists():
         shutil.rmtree(folder)
     names: list[str] = []
-    for item in sorted(case.directory.rglob("*")):
-        if not item.is_file() or item.name == "case.toml":
-            continue
-        relative = item.relative_to(case.directory)
-        target = folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(item.resolve(), target)
-        except OSError:
-            shutil.copy2(item.resolve(), target)
-        names.append(str(relative))
+    # Cases share source folders through symlinks: follow them, and link the real files.
+    for root, dirs, files in os.walk(case.directory, followlinks=True):
+        dirs.sort()
+        for name in sorted(files):
+            item = Path(root) / name
+            if item == case.directory / "case.toml":
+                continue
+            relative = item.relative_to(case.directory)
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(item.resolve(), target)
+            except OSError:
+                shutil.copy2(item.resolve(), target)
+            names.append(str(relative))
     return names
 
 

@@ -93,8 +93,8 @@ def kernel_image(ctx: Context, case: Case, findings: Findings) -> str:
         raise Skip(f"cannot boot the image: {exc}") from None
     spec = case.expect
     plan = image.layout(case, spec.get("head", []), spec.get("linker_script", "image.lds"))
-    builds = {}
-    for variant in ("lto", "control"):
+
+    def build(variant: str) -> image.ImageBuild:
         how = image.recipe(
             case,
             tc,
@@ -102,7 +102,12 @@ def kernel_image(ctx: Context, case: Case, findings: Findings) -> str:
             family_cflags=spec.get("family_cflags", {}),
             family_link_flags=spec.get("link_flags", {}),
         )
-        builds[variant] = image.build_image(case, tc, variant, ctx.workspace, ctx.cache, plan, how)
+        return image.build_image(case, tc, variant, ctx.workspace, ctx.cache, plan, how)
+
+    # Each build is serial in its own folder; the two side by side keep two cores busy.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {variant: pool.submit(build, variant) for variant in ("lto", "control")}
+        builds = {variant: future.result() for variant, future in futures.items()}
     lto = builds["lto"]
     _skip_if_script_unsupported(tc.linker, plan.linker_script, lto)
     booted = {name: b for name, b in builds.items() if _built(b, findings)}

@@ -77,11 +77,13 @@ static void __init run_selftests(void)
 		printk("KIMAGE selftest %s %x\n", t->name, t->fn());
 }
 
+#ifndef KIMAGE_NO_BULK
 static u32 bulk_selftest(void)
 {
 	return kernel_bulk(mm_bulk(fs_bulk(drivers_bulk(1))));
 }
 SELFTEST(bulk_selftest);
+#endif
 
 static u32 traced_selftest(void)
 {
