@@ -257,9 +257,7 @@ def _cases_of(function_name: str) -> list:
     prop = load_all().get(name)
     if prop is None:
         raise CaseError(f"{function_name}: no property {name!r} is registered")
-    from .harness.cases import load_cases
-
-    cases = load_cases(CASES_ROOT, name, prop.expect_schema)
+    cases = prop.cases(CASES_ROOT)
     if not cases:
         raise CaseError(f"cases/{name}/ holds no case: every property needs at least one")
     return cases

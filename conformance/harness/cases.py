@@ -18,13 +18,30 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import schema
 from .errors import CaseError
+from .schema import (
+    FAMILIES,
+    Bool,
+    Converted,
+    Either,
+    Field,
+    Int,
+    ListOf,
+    OneOf,
+    PerFamily,
+    Record,
+    SchemaError,
+    Scope,
+    Source,
+    Str,
+    TableOf,
+)
 
 if TYPE_CHECKING:
     from .toolchain import Toolchain
 
 LINK_KINDS = ("exe", "relocatable", "none")
-FAMILIES = ("gcc", "clang")
 
 
 @dataclass(frozen=True)
@@ -116,166 +133,160 @@ class Case:
         return self.files.get(source, FileFlags())
 
 
-class _Reader:
-    """Typed access to one TOML table that reports file and key on error."""
-
-    def __init__(self, path: Path, table: Mapping[str, Any], prefix: str = "") -> None:
-        self.path, self.table, self.prefix = path, table, prefix
-        self.seen: set[str] = set()
-
-    def fail(self, key: str, problem: str) -> CaseError:
-        return CaseError(f"{self.path}: key '{self.prefix}{key}': {problem}")
-
-    def get(self, key: str, kind: type, default: Any = None, *, required: bool = False) -> Any:
-        self.seen.add(key)
-        if key not in self.table:
-            if required:
-                raise self.fail(key, "is required")
-            return default
-        value = self.table[key]
-        if kind is float and isinstance(value, int):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(key, f"must be a {kind.__name__}, not {type(value).__name__}")
-        return value
-
-    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.get(key, list, None)
-        if value is None:
-            return default
-        if not all(isinstance(v, str) for v in value):
-            raise self.fail(key, "must be a list of strings")
-        return tuple(value)
-
-    def sub(self, key: str) -> _Reader | None:
-        table = self.get(key, dict, None)
-        return None if table is None else _Reader(self.path, table, f"{self.prefix}{key}.")
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.table) - self.seen)
-        if unknown:
-            raise self.fail(unknown[0], "is not a known key (typo?)")
+def _version(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion as exc:
+        raise ValueError(str(exc)) from exc
 
 
-def _check_expectations(reader: _Reader, schema: Mapping[str, type]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in reader.table:
-        if key not in schema:
-            known = ", ".join(sorted(schema)) or "none"
-            raise reader.fail(key, f"is not an expectation this property knows (known: {known})")
-        out[key] = reader.get(key, schema[key])
-    return out
+class _Expectations(schema.Spec):
+    """Placeholder for the docs: ``[expect]``/``[control]`` are checked against the property's schema."""
+
+    def describe(self) -> str:
+        return "table: the property's keys"
 
 
-def load_case(directory: Path, property_name: str, schema: Mapping[str, type]) -> Case:
-    """Read one case folder; raise CaseError naming file and key on any problem."""
+FILE_FIELDS = {"cflags": Field(ListOf(Str), default=[]), "lto": Field(Bool, default=True)}
+ARCHIVE_FIELDS = {
+    "members": Field(ListOf(Source()), required=True),
+    "thin": Field(Bool, default=False),
+    "name": Field(Str, default="libprobe.a"),
+}
+RUN_FIELDS = {"stdout": Field(Str), "exit": Field(Int, default=0)}
+REQUIRES_FIELDS = {
+    "family": Field(OneOf(FAMILIES)),
+    "min_version": Field(Converted(Str, _version, "version")),
+    "linkers": Field(ListOf(Str), default=[]),
+    "arch": Field(ListOf(Str), default=[]),
+    "native": Field(Bool, default=False),
+    "runs": Field(Bool, default=False),
+    "because": Field(Str, default=""),
+}
+# The keys of every case.toml, in the order they are checked (sources before what names them).
+CASE_FIELDS = {
+    "why": Field(Str, required=True),
+    "sources": Field(ListOf(Source(exists=True), min_items=1), default=[]),
+    "cflags": Field(ListOf(Str), default=[]),
+    "ldflags": Field(ListOf(Str), default=[]),
+    "lto_flags": Field(Either((ListOf(Str), PerFamily(ListOf(Str), default=["-flto"]))), default=["-flto"]),
+    "link": Field(OneOf(LINK_KINDS), default="exe"),
+    "files": Field(TableOf(Record(FILE_FIELDS), keys=Source(), key_name='"source.c"'), default={}),
+    "archive": Field(Record(ARCHIVE_FIELDS)),
+    "run": Field(Record(RUN_FIELDS)),
+    "requires": Field(Record(REQUIRES_FIELDS)),
+    "expect": Field(_Expectations()),
+    "control": Field(_Expectations()),
+}
+EXPECTATION_UNKNOWN = "is not an expectation this property knows (known: {known})"
+
+
+def load_case(
+    directory: Path,
+    property_name: str,
+    expectations: Mapping[str, Any],
+    needs: Mapping[str, Any] | None = None,
+) -> Case:
+    """Read one case folder; raise CaseError naming file and key on any problem.
+
+    ``expectations`` is the property's schema of ``[expect]``/``[control]``
+    keys (Fields, Specs or plain types); ``needs`` what its cases must be
+    (``{"archive.thin": True, "link": "relocatable"}``).
+    """
     path = directory / "case.toml"
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CaseError(f"{path}: {exc}") from exc
-    top = _Reader(path, data)
-    why = top.get("why", str, required=True)
-    sources = top.strings("sources")
-    if not sources and "sources" in top.table:  # omitted: the property builds no probe (the kernel)
-        raise top.fail("sources", "must list at least one source file")
-    for source in sources:
-        if not (directory / source).is_file():
-            raise top.fail("sources", f"{source!r} does not exist in {directory}")
-    lto_flags: dict[str, tuple[str, ...]] = {}
-    raw_lto = top.table.get("lto_flags")
-    top.seen.add("lto_flags")
-    if isinstance(raw_lto, list):
-        flags = top.strings("lto_flags")
-        lto_flags = {family: flags for family in FAMILIES}
-    elif isinstance(raw_lto, dict):
-        lto_reader = _Reader(path, raw_lto, "lto_flags.")
-        lto_flags = {family: lto_reader.strings(family) for family in FAMILIES if family in raw_lto}
-        lto_reader.finish()
-    elif raw_lto is not None:
-        raise top.fail("lto_flags", "must be a list or a table {gcc = [...], clang = [...]}")
-    files: dict[str, FileFlags] = {}
-    file_table = top.sub("files")
-    if file_table:
-        for name in file_table.table:
-            if name not in sources:
-                raise file_table.fail(name, "names a file that is not in 'sources'")
-            one = file_table.sub(name)
-            assert one is not None
-            files[name] = FileFlags(cflags=one.strings("cflags"), lto=one.get("lto", bool, True))
-            one.finish()
-    archive = None
-    archive_table = top.sub("archive")
-    if archive_table:
-        members = archive_table.strings("members")
-        for member in members:
-            if member not in sources:
-                raise archive_table.fail("members", f"{member!r} is not in 'sources'")
-        archive = Archive(
-            members=members,
-            thin=archive_table.get("thin", bool, False),
-            name=archive_table.get("name", str, "libprobe.a"),
+    fields = schema.expectations(expectations)
+    raw_sources = data.get("sources")
+    scope = Scope(
+        directory, tuple(s for s in raw_sources if isinstance(s, str)) if isinstance(raw_sources, list) else ()
+    )
+    try:
+        top = schema.check_table(
+            CASE_FIELDS, {k: v for k, v in data.items() if k not in ("expect", "control")}, "", scope
         )
-        archive_table.finish()
-    link = top.get("link", str, "exe")
-    if link not in LINK_KINDS:
-        raise top.fail("link", f"must be one of {', '.join(LINK_KINDS)}")
-    run_stdout, run_exit = None, 0
-    run_table = top.sub("run")
-    if run_table:
-        run_stdout = run_table.get("stdout", str)
-        run_exit = run_table.get("exit", int, 0)
-        run_table.finish()
+        if "expect" in data:
+            top["expect"] = schema.check_table(
+                fields, _table(data, "expect"), "expect", scope, unknown=EXPECTATION_UNKNOWN
+            )
+        else:
+            top["expect"] = schema.check_table(fields, {}, "expect", scope)
+        top["control"] = schema.check_table(
+            fields, _table(data, "control"), "control", scope, unknown=EXPECTATION_UNKNOWN, control=True
+        )
+        _check_needs(top, property_name, needs or {})
+    except SchemaError as exc:
+        raise CaseError(f"{path}: {exc}") from exc
+    return _case(directory, property_name, top)
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise SchemaError(key, f"must be a table, not {type(value).__name__}")
+    return value
+
+
+def _check_needs(top: Mapping[str, Any], property_name: str, needs: Mapping[str, Any]) -> None:
+    """What a property's cases must be, beyond their keys' types: a thin [archive], a -r link."""
+    for dotted, wanted in needs.items():
+        value: Any = top
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if wanted is True and not value:
+            raise SchemaError(dotted, f"{property_name} cases need it")
+        if wanted is not True and value != wanted:
+            raise SchemaError(dotted, f"{property_name} cases need {wanted!r} (not {value!r})")
+
+
+def _case(directory: Path, property_name: str, top: Mapping[str, Any]) -> Case:
+    lto = top["lto_flags"]
+    lto_flags = {f: tuple(lto) for f in FAMILIES} if isinstance(lto, list) else {f: tuple(v) for f, v in lto.items()}
+    archive = top.get("archive")
+    run_table = top.get("run") or {}
+    req = top.get("requires")
     requires = Requires()
-    req = top.sub("requires")
-    if req:
-        family = req.get("family", str)
-        if family is not None and family not in FAMILIES:
-            raise req.fail("family", f"must be one of {', '.join(FAMILIES)}")
-        raw_version = req.get("min_version", str)
-        try:
-            min_version = Version(raw_version) if raw_version else None
-        except InvalidVersion as exc:
-            raise req.fail("min_version", str(exc)) from exc
+    if req is not None:
         requires = Requires(
-            family,
-            min_version,
-            linkers=req.strings("linkers"),
-            arch=req.strings("arch"),
-            native=req.get("native", bool, False),
-            runs=req.get("runs", bool, False),
-            because=req.get("because", str, ""),
+            req.get("family"),
+            req.get("min_version"),
+            linkers=tuple(req["linkers"]),
+            arch=tuple(req["arch"]),
+            native=req["native"],
+            runs=req["runs"],
+            because=req["because"],
         )
-        req.finish()
-    expect_reader = top.sub("expect")
-    control_reader = top.sub("control")
-    expect = _check_expectations(expect_reader, schema) if expect_reader else {}
-    control = _check_expectations(control_reader, schema) if control_reader else {}
-    case = Case(
+    return Case(
         property=property_name,
         name=directory.name,
         directory=directory,
-        why=why,
-        sources=sources,
-        cflags=top.strings("cflags"),
-        ldflags=top.strings("ldflags"),
+        why=top["why"],
+        sources=tuple(top["sources"]),
+        cflags=tuple(top["cflags"]),
+        ldflags=tuple(top["ldflags"]),
         lto_flags=lto_flags,
-        files=files,
-        archive=archive,
-        link=link,
-        run_stdout=run_stdout,
-        run_exit=run_exit,
+        files={name: FileFlags(tuple(f["cflags"]), f["lto"]) for name, f in top["files"].items()},
+        archive=Archive(tuple(archive["members"]), archive["thin"], archive["name"]) if archive else None,
+        link=top["link"],
+        run_stdout=run_table.get("stdout"),
+        run_exit=run_table.get("exit", 0),
         requires=requires,
-        expect=expect,
-        control=control,
+        expect=top["expect"],
+        control=top["control"],
     )
-    top.finish()
-    return case
 
 
-def load_cases(root: Path, property_name: str, schema: Mapping[str, type]) -> list[Case]:
+def load_cases(
+    root: Path, property_name: str, expectations: Mapping[str, Any], needs: Mapping[str, Any] | None = None
+) -> list[Case]:
     """All cases of one property, sorted by name so ids are stable."""
     folder = root / property_name
     if not folder.is_dir():
         return []
-    return [load_case(d, property_name, schema) for d in sorted(folder.iterdir()) if (d / "case.toml").is_file()]
+    return [
+        load_case(d, property_name, expectations, needs)
+        for d in sorted(folder.iterdir())
+        if (d / "case.toml").is_file()
+    ]

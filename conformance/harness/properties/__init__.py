@@ -16,10 +16,12 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..build import StepCache
 from ..cases import Case, load_cases
 from ..errors import CaseError, InfrastructureError
+from ..schema import Field, Spec, expectations
 from ..toolchain import Toolchain
 from ..verdict import ERROR, FAIL, PASS, SKIP, Blocker, Findings, Verdict
 
@@ -28,21 +30,34 @@ CheckFunction = Callable[["Context", Case, Findings], str]
 
 @dataclass(frozen=True)
 class Property:
+    """``expect_schema``: the ``[expect]``/``[control]`` keys (schema Fields); ``needs``: what
+    its cases must be besides (``{"archive.thin": True}``), checked when they load."""
+
     name: str
     summary: str
     check: CheckFunction
-    expect_schema: Mapping[str, type]
+    expect_schema: Mapping[str, Field]
     requires: tuple[str, ...] = ()
+    needs: Mapping[str, Any] = field(default_factory=dict)
+
+    def cases(self, root: Path) -> list[Case]:
+        return load_cases(root, self.name, self.expect_schema, self.needs)
 
 
 REGISTRY: dict[str, Property] = {}
 
 
 def register(
-    name: str, summary: str, schema: Mapping[str, type], requires: tuple[str, ...] = ()
+    name: str,
+    summary: str,
+    schema: Mapping[str, Field | Spec | type],
+    requires: tuple[str, ...] = (),
+    needs: Mapping[str, Any] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a property: ``schema`` maps expectation keys to a Field, a Spec or a plain type."""
+
     def wrap(function: CheckFunction) -> CheckFunction:
-        REGISTRY[name] = Property(name, summary, function, dict(schema), requires)
+        REGISTRY[name] = Property(name, summary, function, expectations(schema), requires, dict(needs or {}))
         return function
 
     return wrap
@@ -69,7 +84,7 @@ class Context:
     skew_cc: tuple[str, ...] = ()
 
     def cases(self, property_name: str) -> list[Case]:
-        return load_cases(self.cases_root, property_name, REGISTRY[property_name].expect_schema)
+        return REGISTRY[property_name].cases(self.cases_root)
 
 
 class Skip(Exception):
@@ -171,3 +186,32 @@ def load_all() -> dict[str, Property]:
     for name in property_modules():
         importlib.import_module(f"{__name__}.{name}")
     return REGISTRY
+
+
+GENERATED_BEGIN = "<!-- generated from the schemas by scripts/case_docs.py: do not edit by hand -->"
+GENERATED_END = "<!-- end of generated tables -->"
+
+
+def generated_docs() -> str:
+    """The key tables of cases/README.md: the sub-tables of a case.toml and every property's expectations."""
+    from .. import cases, schema
+
+    parts = []
+    for title, fields in (
+        ('`[files."x.c"]`', cases.FILE_FIELDS),
+        ("`[archive]`", cases.ARCHIVE_FIELDS),
+        ("`[run]`", cases.RUN_FIELDS),
+        ("`[requires]`", cases.REQUIRES_FIELDS),
+    ):
+        parts += [f"{title} keys:", "", schema.key_table(fields), ""]
+    load_all()
+    props = [(name, REGISTRY[name].expect_schema) for name in sorted(REGISTRY)]
+    parts += ["Expectation keys (`[expect]`, `[control]`) by property:", "", schema.markdown_table(props)]
+    return "\n".join(parts)
+
+
+def replace_generated(text: str, generated: str) -> str:
+    """``text`` with what lies between the generated-table markers replaced."""
+    head, _, rest = text.partition(GENERATED_BEGIN)
+    _, _, tail = rest.partition(GENERATED_END)
+    return f"{head}{GENERATED_BEGIN}\n{generated}\n{GENERATED_END}{tail}"

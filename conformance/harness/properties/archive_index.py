@@ -17,14 +17,25 @@ from __future__ import annotations
 
 from ..archive import read_index
 from ..cases import Case
+from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
 
+SCHEMA = {
+    "indexed": Field(ListOf(Str), required=True, expect_only=True),
+    "resolved": Field(ListOf(Str), required=True, expect_only=True),
+}
 
-@register("archive-index", "the archiver indexes LTO members", {"indexed": list, "resolved": list}, ("linker-plugin",))
+
+@register(
+    "archive-index",
+    "the archiver indexes LTO members",
+    SCHEMA,
+    requires=("linker-plugin",),
+    needs={"archive": True},
+)
 def archive_index(ctx: Context, case: Case, findings: Findings) -> str:
-    assert case.archive is not None, f"{case.id}: archive-index cases need [archive]"
     flags = ctx.toolchain.save_temps_flags
     lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
     control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")

@@ -39,17 +39,25 @@ from ..build import Builder, CaseBuild, link_arguments, stage_case
 from ..cases import Case
 from ..generate import generate_sources
 from ..process import run
+from ..schema import Field, Float, Int, Record
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, run_program
 
 MIB = 1024
+GENERATE = Record(
+    {
+        "files": Field(Int, required=True),
+        "functions_per_file": Field(Int, required=True),
+        "seed": Field(Int, required=True),
+    }
+)
 
 
 def _generated_case(ctx: Context, case: Case) -> Case:
     """The case's own files plus generated ones, in a folder keyed by the generator parameters."""
     params: Mapping[str, Any] = case.expect["generate"]
-    files, functions, seed = int(params["files"]), int(params["functions_per_file"]), int(params["seed"])
+    files, functions, seed = params["files"], params["functions_per_file"], params["seed"]
     digest = hashlib.sha256(repr((files, functions, seed)).encode()).hexdigest()[:12]
     folder = ctx.workspace / f"generated-{case.property}-{case.name}-{digest}"
     if not folder.is_dir():
@@ -69,17 +77,17 @@ def _generated_case(ctx: Context, case: Case) -> Case:
     "cost",
     "time / peak memory / size of LTO vs non-LTO link are measured and bounded",
     {
-        "generate": dict,
-        "max_peak_rss_mib": int,
-        "max_lto_link_seconds": float,
-        "max_build_time_ratio": float,
-        "timeout_seconds": int,
+        "generate": Field(GENERATE, required=True, expect_only=True),
+        "max_peak_rss_mib": Field(Int, default=4096, expect_only=True),
+        "max_lto_link_seconds": Field(Float, default=60.0, expect_only=True),
+        "max_build_time_ratio": Field(Float, default=10.0, expect_only=True),
+        "timeout_seconds": Field(Int, default=120, expect_only=True),
     },
     requires=("linker-plugin",),
 )
 def cost(ctx: Context, case: Case, findings: Findings) -> str:
     generated = _generated_case(ctx, case)
-    timeout = float(case.expect.get("timeout_seconds", 120))
+    timeout = float(case.expect["timeout_seconds"])
     lto = build(ctx, generated, "lto", timeout=timeout)
     control = build(ctx, generated, "control", timeout=timeout)
     reproducer = lto.reproducer(str(generated.directory))
@@ -98,14 +106,14 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
     findings.info["cost"] = figures
     if not figures["measured_now"]:
         findings.notes.append("cost figures come from the cached run that first measured these steps")
-    max_rss = case.expect.get("max_peak_rss_mib", 4096)
+    max_rss = case.expect["max_peak_rss_mib"]
     findings.expect(
         figures["lto_link_peak_rss_mib"] <= max_rss,
         f"LTO link peak RSS at most {max_rss} MiB (largest process of the link's tree, os.wait4)",
         f"{figures['lto_link_peak_rss_mib']:.0f} MiB (non-LTO link: {figures['nolto_link_peak_rss_mib']:.0f} MiB; "
         f"runner floor {figures['rss_floor_mib']:.0f} MiB)",
     )
-    max_seconds = case.expect.get("max_lto_link_seconds", 60.0)
+    max_seconds = case.expect["max_lto_link_seconds"]
     for key, value in figures["phases"].items():
         if key.endswith("_peak_rss_mib"):
             phase = key.removesuffix("_peak_rss_mib")
@@ -119,7 +127,7 @@ def cost(ctx: Context, case: Case, findings: Findings) -> str:
         f"LTO link within {max_seconds:g} s",
         f"{lto.link.seconds:.2f} s (non-LTO link {control.link.seconds:.2f} s)",
     )
-    max_ratio = case.expect.get("max_build_time_ratio", 10.0)
+    max_ratio = case.expect["max_build_time_ratio"]
     findings.expect(
         figures["build_time_ratio"] <= max_ratio,
         f"the whole LTO build (compile + link) at most {max_ratio:g}x the non-LTO build's time",

@@ -25,6 +25,7 @@ from pathlib import Path
 from .. import dwarf, elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Field, Int, ListOf, Record, Source, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, succeeded
@@ -44,7 +45,7 @@ def _check_debug(
     path = result.path(result.output or "prog")
     units = sorted({Path(u.name).name for u in dwarf.compile_units(path)})
     rows = dwarf.line_rows(path)
-    expected_units: list[str] = case.expect.get("units", [])
+    expected_units: list[str] = case.expect["units"]
     have = [u for u in expected_units if u in units]
     if want:
         missing = [u for u in expected_units if u not in units]
@@ -56,7 +57,7 @@ def _check_debug(
         )
     else:
         findings.expect(not have, "no compile unit for the sources without -g", f"units: {', '.join(units)}", where)
-    for item in case.expect.get("lines", []):
+    for item in case.expect["lines"]:
         function, file, line = item["function"], item["file"], item["line"]
         found = _function_lines(path, rows, function)
         if found is None:
@@ -82,7 +83,16 @@ def _check_debug(
         )
 
 
-@register("debug-info", "-g DWARF survives LTO and resolves", {"units": list, "lines": list}, ("linker-plugin",))
+LINE = Record(
+    {"function": Field(Str, required=True), "file": Field(Source(), required=True), "line": Field(Int, required=True)}
+)
+SCHEMA = {
+    "units": Field(ListOf(Source()), default=[], expect_only=True),
+    "lines": Field(ListOf(LINE), default=[], expect_only=True),
+}
+
+
+@register("debug-info", "-g DWARF survives LTO and resolves", SCHEMA, ("linker-plugin",))
 def debug_info(ctx: Context, case: Case, findings: Findings) -> str:
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
     no_g = dataclasses.replace(case, cflags=tuple(f for f in case.cflags if not f.startswith("-g")))

@@ -17,6 +17,7 @@ from .. import dwarf, elf
 from ..build import Builder, CaseBuild, build_case
 from ..cases import Case
 from ..process import Step, run
+from ..schema import Field, ListOf, Record, Source, Str
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context
@@ -25,7 +26,20 @@ NM_LINE = re.compile(r"^(?:[0-9a-fA-F-]+\s+)?(?P<kind>[A-Za-z?])\s+(?P<name>\S+)
 GCC_RESOLUTION_LINE = re.compile(r"^\s*\d+\s+\S+\s+(?P<resolution>[A-Z_]+)\s+(?P<symbol>\S+)")
 LLVM_RESOLUTION_LINE = re.compile(r"^-r=(?P<file>[^,]*),(?P<symbol>[^,]+),(?P<flags>\w*)$")
 # What the program-content checks (check_binary_content) read from a case table.
-CONTENT_SCHEMA = {"inlined": list, "absent": list, "present": list, "absent_strings": list, "present_strings": list}
+INLINED = Record(
+    {
+        "callee": Field(Str, required=True),
+        "from_file": Field(Source(), required=True),
+        "into": Field(Str, required=True),
+    }
+)
+CONTENT_SCHEMA = {
+    "inlined": Field(ListOf(INLINED)),
+    "absent": Field(ListOf(Str), default=[]),
+    "present": Field(ListOf(Str), default=[]),
+    "absent_strings": Field(ListOf(Str), default=[]),
+    "present_strings": Field(ListOf(Str), default=[]),
+}
 UNDEFINED_REFERENCE = re.compile(r"undefined (?:reference to|symbol:?) [`'\"]?(?P<name>[\w.$]+)")
 
 
@@ -227,18 +241,18 @@ def check_binary_content(result: CaseBuild, table: Mapping[str, Any], findings: 
     path = result.path(result.output)
     where = result.variant
     names = {s.name for s in elf.symbols_of(path) if s.defined}
-    for symbol in table.get("absent", []):
+    for symbol in table["absent"]:
         findings.expect(symbol not in names, f"no symbol {symbol} in {result.output}", f"{symbol} is defined", where)
-    for symbol in table.get("present", []):
+    for symbol in table["present"]:
         findings.expect(symbol in names, f"symbol {symbol} in {result.output}", f"{symbol} is not defined", where)
-    for text in table.get("absent_strings", []):
+    for text in table["absent_strings"]:
         findings.expect(
             not elf.contains_bytes(path, text.encode()),
             f"string {text!r} gone from {result.output}",
             "it is still in an allocated section",
             where,
         )
-    for text in table.get("present_strings", []):
+    for text in table["present_strings"]:
         findings.expect(
             elf.contains_bytes(path, text.encode()),
             f"string {text!r} in {result.output}",

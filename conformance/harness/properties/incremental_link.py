@@ -30,6 +30,7 @@ from pathlib import Path
 from .. import elf
 from ..build import CaseBuild, link_arguments
 from ..cases import Case
+from ..schema import Field, ListOf, OneOf, PerFamily, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, extra_step, first_error, nm_listing, succeeded
@@ -38,12 +39,16 @@ from .evidence import build, check_program_runs, extra_step, first_error, nm_lis
 @register(
     "incremental-link",
     "-r links of LTO objects keep working (IR kept or nolto-rel)",
-    {"r_flags": list, "defines": list, "keeps": dict},
+    {
+        "r_flags": Field(ListOf(Str), default=[], expect_only=True),
+        "defines": Field(ListOf(Str), default=[]),
+        "keeps": Field(PerFamily(OneOf(("ir", "code")))),
+    },
     requires=("thin-archive",),
+    needs={"link": "relocatable"},
 )
 def incremental_link(ctx: Context, case: Case, findings: Findings) -> str:
-    assert case.link == "relocatable", f"{case.id}: incremental-link cases need link = 'relocatable'"
-    r_flags = case.expect.get("r_flags", [])
+    r_flags = case.expect["r_flags"]
     lto = build(ctx, case, "lto", link_flags=r_flags)
     control_flags = [f for f in r_flags if not f.startswith("-flinker-output")]
     control = build(ctx, case, "control", link_flags=control_flags)
@@ -79,7 +84,7 @@ def _check_relocatable(ctx: Context, result: CaseBuild, table: Mapping[str, obje
             findings.info["r_output"] = f"IR kept ({kind.value}): the final link does the LTO"
         else:
             findings.info["r_output"] = "code generated (plain ELF object): LTO ran in the -r step"
-    wanted = [str(n) for n in table.get("defines", [])]  # type: ignore[union-attr]
+    wanted: list[str] = table["defines"]  # type: ignore[assignment]
     missing = [n for n in wanted if n not in names]
     size = path.stat().st_size if path.exists() else 0
     if missing and empty:

@@ -35,6 +35,7 @@ from pathlib import Path
 from .. import elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Field, ListOf, PerFamily, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, first_error, succeeded, variant_tag
@@ -69,14 +70,23 @@ def _describe_order(found: list[str] | None, tables: Sequence[str]) -> str:
 @register(
     "initcall-order",
     "order-sensitive tables keep link order under LTO as the kernel requires",
-    {"tables": list, "order": list, "link_variants": dict, "recorded_variants": dict},
+    {
+        "tables": Field(ListOf(Str), required=True),
+        "order": Field(ListOf(Str), required=True),
+        "link_variants": Field(
+            PerFamily(ListOf(Str), default=[""]), default={"gcc": [""], "clang": [""]}, expect_only=True
+        ),
+        "recorded_variants": Field(
+            PerFamily(ListOf(Str), default=[]), default={"gcc": [], "clang": []}, expect_only=True
+        ),
+    },
     requires=("linker-plugin",),
 )
 def initcall_order(ctx: Context, case: Case, findings: Findings) -> str:
     family = ctx.toolchain.family
     tables, wanted = case.expect["tables"], case.expect["order"]
-    judged = case.expect.get("link_variants", {}).get(family, [""])
-    recorded = case.expect.get("recorded_variants", {}).get(family, [])
+    judged = case.expect["link_variants"][family]
+    recorded = case.expect["recorded_variants"][family]
     orders: dict[str, str] = {}
     first: CaseBuild | None = None
     shown: CaseBuild | None = None  # the first judged variant whose order is wrong: its commands reproduce it

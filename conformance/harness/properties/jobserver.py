@@ -32,6 +32,7 @@ from ..build import CaseBuild, link_arguments
 from ..cases import Case
 from ..ltrans import ltrans_trace
 from ..process import Step, run
+from ..schema import Field, Int
 from ..toolchain import Tool, tool_identity
 from ..verdict import Findings
 from . import Context, Skip, register
@@ -68,7 +69,7 @@ def _make_link(ctx: Context, case: Case, result: CaseBuild, make: Tool, *, plus:
     (result.folder / name).write_text(_makefile(name, target, objects, argv, plus=plus))
     # A pytest run under make must not leak its own jobserver into the probe.
     env = {"MAKEFLAGS": "", "MFLAGS": "", "MAKELEVEL": ""}
-    jobs = case.expect.get("make_jobs", 2)
+    jobs = case.expect["make_jobs"]
     args = [f"-j{jobs}", "-f", name, target]
     step = extra_step(ctx, result, make, args, inputs=[*objects, name], env=env, cacheable=False)
     return step, name
@@ -77,7 +78,11 @@ def _make_link(ctx: Context, case: Case, result: CaseBuild, make: Tool, *, plus:
 @register(
     "jobserver",
     "parallel LTRANS honours make's jobserver (no serial fallback)",
-    {"make_jobs": int, "min_partitions": int, "min_parallel": int},
+    {
+        "make_jobs": Field(Int, default=2, expect_only=True),
+        "min_partitions": Field(Int, default=2, expect_only=True),
+        "min_parallel": Field(Int, default=2, expect_only=True),
+    },
     requires=("linker-plugin",),
 )
 def jobserver(ctx: Context, case: Case, findings: Findings) -> str:
@@ -89,8 +94,8 @@ def jobserver(ctx: Context, case: Case, findings: Findings) -> str:
     trace = ltrans_trace(step.output)
     findings.info["ltrans"] = dataclasses.asdict(trace)
     if findings.expect(step.ok, "make -j link with -flto=jobserver to succeed", step.describe_failure()):
-        min_partitions = case.expect.get("min_partitions", 2)
-        min_parallel = case.expect.get("min_parallel", 2)
+        min_partitions = case.expect["min_partitions"]
+        min_parallel = case.expect["min_parallel"]
         findings.expect(
             trace.partitions >= min_partitions,
             f"at least {min_partitions} LTRANS partitions (the probe must give the jobserver work to share)",
@@ -108,7 +113,7 @@ def jobserver(ctx: Context, case: Case, findings: Findings) -> str:
         )
         findings.expect(
             trace.max_parallel >= min_parallel,
-            f"at least {min_parallel} LTRANS jobs compiling at once under make -j{case.expect.get('make_jobs', 2)} "
+            f"at least {min_parallel} LTRANS jobs compiling at once under make -j{case.expect['make_jobs']} "
             "(gcc -v: a job's lto1 line before another's `as` line)",
             trace.parallelism(),
         )

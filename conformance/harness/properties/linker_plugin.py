@@ -15,12 +15,15 @@ Case keys (``[expect]``):
 from __future__ import annotations
 
 from ..cases import Case
+from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
 
+SCHEMA = {"resolved": Field(ListOf(Str), required=True, expect_only=True)}
 
-@register("linker-plugin", "the link went through the LTO plugin", {"resolved": list}, requires=("lto-ir",))
+
+@register("linker-plugin", "the link went through the LTO plugin", SCHEMA, requires=("lto-ir",))
 def linker_plugin(ctx: Context, case: Case, findings: Findings) -> str:
     flags = ctx.toolchain.save_temps_flags
     lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")

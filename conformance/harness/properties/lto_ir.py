@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Field, OneOf, PerFamily
 from ..verdict import Findings
 from . import Context, Skip, register
 from .evidence import build, succeeded
@@ -29,7 +30,10 @@ def _objects(result: CaseBuild) -> list[Path]:
     return [result.path(o) for o in result.objects.values()]
 
 
-@register("lto-ir", "-flto objects carry IR", {"ir": dict})
+IR_KINDS = tuple(k.value for k in elf.IRKind if k != elf.IRKind.NOT_AN_OBJECT)
+
+
+@register("lto-ir", "-flto objects carry IR", {"ir": Field(PerFamily(OneOf(IR_KINDS)), required=True)})
 def lto_ir(ctx: Context, case: Case, findings: Findings) -> str:
     family = ctx.toolchain.family
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from .. import elf
 from ..cases import Case
+from ..schema import Field, Str, TableOf
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_listing, extra_step, nm_listing, succeeded
 
+SCHEMA = {"listed": Field(TableOf(Str, key_name="symbol"), required=True, expect_only=True)}
 
-@register("nm-symbols", "nm under test lists the real symbols of LTO objects", {"listed": dict}, requires=("lto-ir",))
+
+@register("nm-symbols", "nm under test lists the real symbols of LTO objects", SCHEMA, requires=("lto-ir",))
 def nm_symbols(ctx: Context, case: Case, findings: Findings) -> str:
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
     if not (succeeded(lto, findings) and succeeded(control, findings)):

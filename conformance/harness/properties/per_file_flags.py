@@ -29,6 +29,7 @@ from pathlib import Path
 from .. import elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Field, ListOf, PerFamily, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, first_error, succeeded
@@ -69,18 +70,24 @@ def frame_pointer_setup(path: Path, names: Sequence[str]) -> dict[str, bool]:
 @register(
     "per-file-flags",
     "per-file flags (-pg -mfentry, -fno-omit-frame-pointer, -fno-lto, .S objects) survive LTO",
-    {"traced": list, "untraced": list, "frame_pointer": list, "no_frame_pointer": list, "link_flags": dict},
+    {
+        "traced": Field(ListOf(Str), default=[]),
+        "untraced": Field(ListOf(Str), default=[]),
+        "frame_pointer": Field(ListOf(Str), default=[]),
+        "no_frame_pointer": Field(ListOf(Str), default=[]),
+        "link_flags": Field(PerFamily(ListOf(Str), default=[]), default={"gcc": [], "clang": []}, expect_only=True),
+    },
     requires=("linker-plugin",),
 )
 def per_file_flags(ctx: Context, case: Case, findings: Findings) -> str:
     family = ctx.toolchain.family
-    link_flags = list(case.expect.get("link_flags", {}).get(family, []))
+    link_flags = list(case.expect["link_flags"][family])
     lto = build(ctx, case, "lto", link_flags=link_flags, tag="linkflags" if link_flags else "")
     if succeeded(lto, findings):
         _check_tracing(lto, case.expect, findings)
         check_program_runs(ctx, case, lto, findings)
     bare = build(ctx, case, "lto", tag="bare") if link_flags else lto
-    findings.info["traced_without_link_flags"] = _tracing_fact(bare, case.expect.get("traced", []), link_flags)
+    findings.info["traced_without_link_flags"] = _tracing_fact(bare, case.expect["traced"], link_flags)
     control = build(ctx, case, "control")
     if succeeded(control, findings):
         _check_tracing(control, case.control, findings)
@@ -91,7 +98,7 @@ def per_file_flags(ctx: Context, case: Case, findings: Findings) -> str:
 def _check_tracing(result: CaseBuild, table: Mapping[str, list], findings: Findings) -> None:
     assert result.output
     callers = trace_callers(result.path(result.output))
-    traced, untraced = table.get("traced", []), table.get("untraced", [])
+    traced, untraced = table["traced"], table["untraced"]
     shown = ", ".join(sorted(callers)) or "no function"
     findings.expect(
         all(n in callers for n in traced) and not any(n in callers for n in untraced),
@@ -99,7 +106,7 @@ def _check_tracing(result: CaseBuild, table: Mapping[str, list], findings: Findi
         f"{shown} call(s) __fentry__ (relocations in {result.output})",
         result.variant,
     )
-    with_fp, without_fp = table.get("frame_pointer", []), table.get("no_frame_pointer", [])
+    with_fp, without_fp = table["frame_pointer"], table["no_frame_pointer"]
     if with_fp or without_fp:
         setup = frame_pointer_setup(result.path(result.output), [*with_fp, *without_fp])
         wrong = [f"{n} {'sets up' if setup.get(n) else 'does not set up'} %rbp" for n in with_fp if not setup.get(n)]

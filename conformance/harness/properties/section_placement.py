@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from .. import elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Field, Str, TableOf
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, succeeded
@@ -30,14 +31,14 @@ from .evidence import build, check_program_runs, succeeded
 @register(
     "section-placement",
     "explicit sections and __start_/__stop_ tables survive LTO",
-    {"placed": dict},
+    {"placed": Field(TableOf(Str, key_name="symbol"), default={})},
     requires=("linker-plugin",),
 )
 def section_placement(ctx: Context, case: Case, findings: Findings) -> str:
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
     for result, table in ((lto, case.expect), (control, case.control)):
         if succeeded(result, findings):
-            _check_placement(result, table.get("placed", {}), findings)
+            _check_placement(result, table["placed"], findings)
             check_program_runs(ctx, case, result, findings)
     return lto.reproducer()
 

@@ -23,6 +23,7 @@ from ..archive import read_index
 from ..build import CaseBuild
 from ..cases import Case
 from ..process import run
+from ..schema import Field, Str, TableOf
 from ..toolchain import Tool, tool_identity
 from ..verdict import Findings
 from . import Context, Skip, register
@@ -47,7 +48,10 @@ def _binutils_tool(name: str) -> Tool:
     return Tool((found,), path, tool_identity(path, version.output, *stamp))
 
 
-@register("system-binutils", "plain binutils ar/nm auto-load a plugin for this IR", {"listed": dict}, ("lto-ir",))
+SCHEMA = {"listed": Field(TableOf(Str, key_name="symbol"), required=True, expect_only=True)}
+
+
+@register("system-binutils", "plain binutils ar/nm auto-load a plugin for this IR", SCHEMA, ("lto-ir",))
 def system_binutils(ctx: Context, case: Case, findings: Findings) -> str:
     nm, ar = _binutils_tool("nm"), _binutils_tool("ar")
     lto = build(ctx, case, "lto")

@@ -14,14 +14,22 @@ from __future__ import annotations
 
 from ..archive import read_index
 from ..cases import Case
+from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
 
+SCHEMA = {"resolved": Field(ListOf(Str), required=True, expect_only=True)}
 
-@register("thin-archive", "thin archives of LTO objects link", {"resolved": list}, requires=("archive-index",))
+
+@register(
+    "thin-archive",
+    "thin archives of LTO objects link",
+    SCHEMA,
+    requires=("archive-index",),
+    needs={"archive.thin": True},
+)
 def thin_archive(ctx: Context, case: Case, findings: Findings) -> str:
-    assert case.archive is not None and case.archive.thin, f"{case.id}: thin-archive cases need a thin [archive]"
     flags = ctx.toolchain.save_temps_flags
     lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
     control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")

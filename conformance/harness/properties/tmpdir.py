@@ -28,6 +28,7 @@ from ..build import CaseBuild, link_arguments
 from ..cases import Case
 from ..ltrans import temp_paths
 from ..process import Step
+from ..schema import Field, Int
 from ..verdict import Findings
 from . import Context, register
 from .evidence import compile_only, extra_step, succeeded
@@ -84,7 +85,12 @@ def _lto_like(names: set[str]) -> list[str]:
     return sorted(n for n in names if "ltrans" in n or n.startswith("lto-llvm"))
 
 
-@register("tmpdir", "LTO temporaries go to $TMPDIR", {"min_files": int}, requires=("linker-plugin",))
+@register(
+    "tmpdir",
+    "LTO temporaries go to $TMPDIR",
+    {"min_files": Field(Int, default=1, expect_only=True)},
+    requires=("linker-plugin",),
+)
 def tmpdir(ctx: Context, case: Case, findings: Findings) -> str:
     t = ctx.toolchain
     lto = compile_only(ctx, case, "lto")
@@ -99,7 +105,7 @@ def tmpdir(ctx: Context, case: Case, findings: Findings) -> str:
     findings.info["unusable_tmpdir"] = _describe_unusable(t.family, bad_step, bool(_lto_like(seen)))
     if not findings.expect(step.ok, "the LTO link with TMPDIR set to succeed", step.describe_failure()):
         return lto.reproducer()
-    minimum = case.expect.get("min_files", 1)
+    minimum = case.expect["min_files"]
     shown = ", ".join(sorted(seen)) or "nothing"
     paths = temp_paths(step.output) if t.family == "gcc" else []
     elsewhere = [p for p in paths if not p.startswith(str(fresh) + "/")]

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from .. import elf
 from ..build import CaseBuild
 from ..cases import Case
+from ..schema import Bool, Field, ListOf, PerFamily, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import UNDEFINED_REFERENCE, build, check_program_runs, first_error, succeeded, variant_tag
@@ -52,12 +53,19 @@ def _check_defined(result: CaseBuild, names: Sequence[str], findings: Findings) 
 @register(
     "toplevel-asm",
     "asm-only references to C symbols resolve when annotated as the kernel does",
-    {"links": bool, "defined": list, "record": str, "link_variants": dict},
+    {
+        "links": Field(Bool, default=True),
+        "defined": Field(ListOf(Str), default=[]),
+        "record": Field(Str, expect_only=True),
+        "link_variants": Field(
+            PerFamily(ListOf(Str), default=[""]), default={"gcc": [""], "clang": [""]}, expect_only=True
+        ),
+    },
     requires=("linker-plugin",),
 )
 def toplevel_asm(ctx: Context, case: Case, findings: Findings) -> str:
     record = case.expect.get("record")
-    variants = case.expect.get("link_variants", {}).get(ctx.toolchain.family, [""])
+    variants = case.expect["link_variants"][ctx.toolchain.family]
     outcomes: dict[str, str] = {}
     first: CaseBuild | None = None
     for flags in variants:
@@ -66,14 +74,14 @@ def toplevel_asm(ctx: Context, case: Case, findings: Findings) -> str:
         label = flags or "default"
         if record:
             outcomes[label] = _record_asm_resolution(ctx, case, lto, label, findings)
-        elif case.expect.get("links", True) and succeeded(lto, findings):
-            _check_defined(lto, case.expect.get("defined", []), findings)
+        elif case.expect["links"] and succeeded(lto, findings):
+            _check_defined(lto, case.expect["defined"], findings)
             check_program_runs(ctx, case, lto, findings)
     if record:
         findings.info[record] = outcomes["default"] if list(outcomes) == ["default"] else outcomes
     control = build(ctx, case, "control")
-    if case.control.get("links", True) and succeeded(control, findings):
-        _check_defined(control, case.control.get("defined", []), findings)
+    if case.control["links"] and succeeded(control, findings):
+        _check_defined(control, case.control["defined"], findings)
         check_program_runs(ctx, case, control, findings)
     assert first is not None
     return first.reproducer()
