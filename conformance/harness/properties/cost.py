@@ -168,7 +168,7 @@ def _phase_figures(ctx: Context, case: Case, lto: CaseBuild, findings: Findings)
     log.unlink(missing_ok=True)
     args = link_arguments(t, case, "lto", objects, "prog.phases", shims.flags)
     env = {phases.LOG_ENV: str(log)}
-    timeout = float(case.expect.get("timeout_seconds", 120))
+    timeout = float(case.expect["timeout_seconds"])
     step = Builder(lto.folder, ctx.cache, timeout=timeout).step(t.cc, args, inputs=[*objects, *shims.files], env=env)
     records = phases.read_log(log) if step.ok else []
     out = {"measured": shims.measures, **phases.figures(records, phases.floor_kib(lto.folder))}
