@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import qemu
-from .build import Builder, StepCache
+from .build import Builder, StepCache, link_arguments
 from .cases import Case
 from .process import Step, run
 from .toolchain import Toolchain
@@ -268,8 +268,10 @@ def build_image(
             return result
         result.relocatables.append("vmlinux.o")
     image = "image"
-    args = [*linking, *how.link_flags, *case.ldflags, f"-Wl,-T,{plan.linker_script}", *heads, *result.relocatables]
-    if not step(tc.cc, [*args, "-o", image], [*heads, *result.relocatables, plan.linker_script]):
+    final_inputs = [*heads, *result.relocatables]
+    script = [f"-Wl,-T,{plan.linker_script}"]
+    args = link_arguments(tc, case, variant, final_inputs, image, extra=[*how.link_flags, *script])
+    if not step(tc.cc, args, [*final_inputs, plan.linker_script]):
         return result
     result.final_link = builder.steps[-1]
     result.image = image
