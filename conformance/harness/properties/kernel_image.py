@@ -29,6 +29,7 @@ builds; ``[control]`` holds the control's proofs only):
 | ``exports`` | ``{name = value}``: what each exported symbol, looked up by name and called, returns |
 | ``crcs`` | ``{name = "0x..."}``: the ``__crc_<name>`` absolute symbols |
 | ``selftests`` | ``{name = "0x..."}``: results of the self-tests in the ``__start_``/``__stop_`` table |
+| ``selftest_about`` | ``{name = "..."}``: what a self-test exercises, for its failure message |
 | ``fentry_calls`` | calls counted by ``__fentry__`` |
 | ``ir`` | ``{gcc = "gcc-slim", clang = "llvm-bitcode"}``: IR kind of every LTO-compiled C object |
 | ``min_partitions`` | ``{gcc = 4}``: LTRANS partitions GCC's final link must make |
@@ -74,6 +75,7 @@ LINKERS_WITH_FULL_SCRIPTS = ("bfd", "lld")
         "exports": dict,
         "crcs": dict,
         "selftests": dict,
+        "selftest_about": dict,
         "fentry_calls": int,
         "ir": dict,
         "min_partitions": dict,
@@ -416,11 +418,14 @@ def _check_report(spec: Mapping[str, Any], boot: image.Boot, findings: Findings,
             f"`__crc_{name}` is {'not reported' if seen is None else hex(seen)}, expected {value}",
             where,
         )
+    about = spec.get("selftest_about", {})
     for name, value in spec.get("selftests", {}).items():
         seen = report["selftests"].get(name)
+        what = f", which {about[name]}" if name in about else ""
         findings.expect(
             seen == _hex(value),
-            f"self-test {name} (in the __start_kimage_selftests..__stop_kimage_selftests table) to return {value}",
+            f"self-test {name}{what} (in the __start_kimage_selftests..__stop_kimage_selftests table) "
+            f"to return {value}",
             f"it did not run ({len(report['selftests'])} self-test(s) in the table)"
             if seen is None
             else f"it returned {seen:#x}",
