@@ -3,7 +3,7 @@
 The harness decides; this module only maps its answers onto pytest: every
 ``--toolchain`` (or the single --cc/$CC toolchain) and every case of a
 property become parameters, a ``Verdict`` becomes pass/skip/fail with its
-message, and known toolchain defects become strict xfails.
+message, and known toolchain defects become xfails (strict unless the entry says not).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ WORKER_TOOLCHAINS = "lto_conformance_toolchains"
 WORKER_HOST = "lto_conformance_host"
 WORKER_LABELS = "lto_conformance_labels"
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
+KNOWN_ENTRY = pytest.StashKey[known_failures.KnownFailure]()
 
 
 def _wants_conformance(config: pytest.Config) -> bool:
@@ -132,7 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
     listed = config.getoption("known_failures")
     try:
-        config.stash[KNOWN] = known_failures.load(Path(listed)) if listed else []
+        config.stash[KNOWN] = known_failures.load(Path(listed), set(load_all())) if listed else []
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     _check_baseline_map(config, labels)
@@ -294,11 +295,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if kernel_timeout:
                 item.add_marker(pytest.mark.timeout(kernel_timeout))
         item.user_properties.append(("toolchain_label", toolchain.label))
-        entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, getattr(case, "name", None))
+        name = getattr(case, "name", None)
+        entry = known_failures.match(entries, prop, toolchain.label, toolchain.full_id, name)
         if entry is not None:
-            # Only a property failure is the known defect: an error (broken case) must still show.
-            marker = pytest.mark.xfail(strict=True, raises=PropertyFailure, reason=f"known defect: {entry.reason}")
-            item.add_marker(marker)
+            item.stash[KNOWN_ENTRY] = entry
+            continue
+        expired = known_failures.expired_match(entries, prop, toolchain.label, toolchain.full_id, name)
+        if expired is not None:
+            item.user_properties.append(("known_failure", f"expired {expired.expires}: {expired.describe()}"))
+
     _kernel_groups_together(items)
 
 
@@ -321,6 +326,38 @@ def _kernel_groups_together(items: list[pytest.Item]) -> None:
 def _group(item: pytest.Item) -> str:
     mark = item.get_closest_marker("xdist_group")
     return str(mark.args[0]) if mark and mark.args else ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A known defect's property failure becomes XFAIL, only if the failure names its cause (``when``).
+
+    Only a property failure is the known defect: an error (a broken case) still shows.
+
+    A pass of a strict entry fails the run (XPASS(strict)): the entry must go.
+    A pass of a ``strict = false`` entry is an XPASS reading "fixed?".
+    """
+    rep = yield
+    entry = item.stash.get(KNOWN_ENTRY, None)
+    if entry is None or rep.when != "call" or rep.skipped:
+        return rep
+    if rep.failed:
+        text = str(rep.longrepr)
+        property_failure = call.excinfo is not None and call.excinfo.errisinstance(PropertyFailure)
+        if property_failure and entry.explains(text):
+            rep.outcome = "skipped"
+            rep.wasxfail = f"known defect: {entry.reason}"
+        elif property_failure:
+            rep.longrepr = (
+                f"{text}\n  note: not the known defect listed for this test ({entry.describe()}): "
+                f"its cause {entry.when!r} is not in the failure text"
+            )
+    elif entry.strict:
+        rep.outcome = "failed"
+        rep.longrepr = f"[XPASS(strict)] known defect: {entry.reason}\n  (it did not happen: remove the entry)"
+    else:
+        rep.wasxfail = f"fixed? known defect (strict = false) did not happen here: {entry.reason}"
+    return rep
 
 
 @pytest.fixture(scope="session")

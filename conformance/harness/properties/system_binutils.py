@@ -16,6 +16,7 @@ Case keys (``[expect]``):
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,13 @@ def _plugin_dir(program: Path) -> Path:
     return program.resolve().parent.parent / "lib" / "bfd-plugins"
 
 
+def plugins_in_directory_order(folder: Path) -> list[Path]:
+    """The plugins as binutils meets them: readdir order, not sorted (os.listdir keeps it)."""
+    if not folder.is_dir():
+        return []
+    return [folder / name for name in os.listdir(folder) if name.endswith(".so")]
+
+
 def _binutils_tool(name: str) -> Tool:
     found = shutil.which(name)
     if not found:
@@ -43,7 +51,7 @@ def _binutils_tool(name: str) -> Tool:
     version = run([found, "--version"], cwd=Path.cwd(), timeout=10)
     if not version.output.startswith(f"GNU {name}"):
         raise Skip(f"{found} is not GNU binutils {name} ({version.output.splitlines()[:1]})")
-    plugins = sorted(_plugin_dir(path).glob("*.so")) if _plugin_dir(path).is_dir() else []
+    plugins = plugins_in_directory_order(_plugin_dir(path))
     stamp = [f"{p.name}:{tool_identity(p)}" for p in plugins if p.exists()]
     return Tool((found,), path, tool_identity(path, version.output, *stamp))
 
@@ -58,7 +66,7 @@ def system_binutils(ctx: Context, case: Case, findings: Findings) -> str:
     if not succeeded(lto, findings):
         return lto.reproducer()
     plugin_dir = _plugin_dir(nm.path)
-    plugins = sorted(p for p in plugin_dir.glob("*.so")) if plugin_dir.is_dir() else []
+    plugins = plugins_in_directory_order(plugin_dir)
     findings.info["bfd_plugins"] = [p.name for p in plugins]
     wanted: dict[str, str] = case.expect["listed"]
     for obj in lto.objects.values():
@@ -90,15 +98,19 @@ def _diagnose_plugins(
     if not plugins:
         return f"{_plugin_dir(nm.path)} holds no plugin, so binutils cannot read LTO objects"
     verdicts = []
+    first: str | None = None
     for plugin in plugins:
         step = extra_step(ctx, result, nm, ["--plugin", str(plugin), obj], inputs=[obj])
         listing = nm_listing(step.output)
         works = all(n in listing for n in wanted)
         complaint = next((ln for ln in step.output.splitlines() if "plugin" in ln.lower()), "")
+        if first is None and (works or complaint):
+            first = f"{plugin.name}, which {'reads it' if works else 'does not read it'}"
         verdicts.append(
             f"{plugin.name}: {'reads it' if works else 'does not'}" + (f" ({complaint})" if complaint else "")
         )
+    order = ", ".join(p.name for p in plugins)
     return (
-        f"binutils auto-loads every plugin in {_plugin_dir(nm.path)}; the first to claim the file wins. "
-        + "; ".join(verdicts)
+        f"binutils tries the plugins in {_plugin_dir(nm.path)} in directory order ({order}) and the first "
+        f"to claim the file wins. First to claim the file: {first or 'none'}. " + "; ".join(verdicts)
     )

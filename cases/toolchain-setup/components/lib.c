@@ -1,0 +1,4 @@
+int lib_twice(int x)
+{
+	return 2 * x;
+}

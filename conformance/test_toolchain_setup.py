@@ -1,0 +1,5 @@
+"""toolchain-setup: the LTO components the driver runs belong to the toolchain under test."""
+
+
+def test_toolchain_setup(check_property):
+    check_property()
