@@ -62,6 +62,18 @@ def fake_no_plugin(folder: Path) -> dict:
     return {"cc": cc}
 
 
+def fake_plugin_off(folder: Path) -> dict:
+    """A GCC driver that never uses the linker plugin: it then writes fat objects, which still carry IR."""
+    cc = fakes.wrapper(folder, "gcc", "gcc", purpose="never uses the linker plugin", add=["-fno-use-linker-plugin"])
+    return {"cc": cc}
+
+
+def fake_exports_everything(folder: Path) -> dict:
+    """Every global is exported, so LTO must keep it: only dead-function-removal may say so."""
+    cc = fakes.wrapper(folder, "gcc", "gcc", purpose="exports every symbol", add_when_linking=["-Wl,--export-dynamic"])
+    return {"cc": cc}
+
+
 def fake_blind_nm(folder: Path) -> dict:
     body = "import sys\nfor f in sys.argv[1:]:\n    print(f'nm: {f}: no symbols', file=sys.stderr)\n"
     return {"nm": fakes.script(folder, "blind-nm", body)}
@@ -98,6 +110,8 @@ def fake_keeps_everything(folder: Path) -> dict:
         (fake_no_lto, "lto-ir"),
         (fake_strip_ir, "lto-ir"),
         (fake_no_plugin, "linker-plugin"),
+        (fake_plugin_off, "linker-plugin"),
+        (fake_exports_everything, "dead-function-removal"),
         (fake_blind_nm, "nm-symbols"),
         (fake_unindexed_ar, "archive-index"),
         (fake_thick_ar, "thin-archive"),
@@ -139,3 +153,22 @@ def test_stale_system_binutils_fail_only_system_binutils(system_gcc, step_cache_
     results = judge(system_gcc, step_cache_root, tmp_path)
     assert fakes.failing(results) == {"system-binutils"}, fakes.messages(results)
     assert "holds no plugin" in fakes.messages(results)
+
+
+def test_plugin_off_keeps_lto_ir_and_names_the_plugin(step_cache_root, tmp_path):
+    """Fat objects where slim ones were expected: lto-ir passes with a note, linker-plugin fails with its proof."""
+    tc = fakes.toolchain(**fake_plugin_off(tmp_path / "bin"))
+    results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", ["lto-ir", "linker-plugin"])
+    slim = next(v for v in results["lto-ir"] if v.case.endswith("/slim"))
+    assert slim.outcome == "pass" and any("gcc-fat where gcc-slim is expected" in n for n in slim.notes)
+    assert "the plugin did not run" in fakes.messages(results)
+
+
+def test_ignored_fno_lto_fails_only_per_file_flags(step_cache_root, tmp_path):
+    """The kernel's per-file opt-out, -fno-lto after -flto, must leave an object without IR."""
+    drop = fakes.wrapper(tmp_path / "bin", "gcc", "gcc", purpose="ignores -fno-lto", drop=["-fno-lto"])
+    tc = fakes.toolchain(cc=drop)
+    names = ["lto-ir", "linker-plugin", "per-file-flags"]
+    results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", names)
+    assert fakes.failing(results) == {"per-file-flags"}, fakes.messages(results)
+    assert "optout.o (compiled with -fno-lto after the LTO flags) to carry no IR" in fakes.messages(results)

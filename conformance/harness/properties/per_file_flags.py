@@ -15,6 +15,10 @@ Case keys (``[expect]`` / ``[control]``):
 ``frame_pointer`` / ``no_frame_pointer``
     lists of functions that must / must not start with ``push %rbp; mov
     %rsp,%rbp`` (after an optional ``endbr64``).
+``no_ir``
+    ``[expect]`` only, list of sources whose objects must carry no IR in the
+    LTO build (``-flto ... -fno-lto``: the kernel's per-file opt-out appends
+    ``-fno-lto`` after the LTO flags) and still link in.
 ``link_flags``
     ``[expect]`` only, table ``{gcc = [...]}``: flags the LTO link adds for
     that family (GCC needs code-generation flags at link time); the same
@@ -76,6 +80,7 @@ def frame_pointer_setup(path: Path, names: Sequence[str]) -> dict[str, bool]:
         "frame_pointer": Field(ListOf(Str), default=[]),
         "no_frame_pointer": Field(ListOf(Str), default=[]),
         "link_flags": Field(PerFamily(ListOf(Str), default=[]), default={"gcc": [], "clang": []}, expect_only=True),
+        "no_ir": Field(ListOf(Str), default=[], expect_only=True),
     },
     requires=("linker-plugin",),
 )
@@ -83,11 +88,21 @@ def per_file_flags(ctx: Context, case: Case, findings: Findings) -> str:
     family = ctx.toolchain.family
     link_flags = list(case.expect["link_flags"][family])
     lto = build(ctx, case, "lto", link_flags=link_flags, tag="linkflags" if link_flags else "")
+    for source in case.expect.get("no_ir", []):
+        obj = lto.objects.get(source)
+        if obj is not None:
+            kind = elf.ir_kind(lto.path(obj))
+            findings.expect(
+                kind == elf.IRKind.NONE,
+                f"{obj} (compiled with {' '.join(case.file_flags(source).cflags)} after the LTO flags) to carry no IR",
+                f"{obj} is {kind.value}",
+            )
     if succeeded(lto, findings):
         _check_tracing(lto, case.expect, findings)
         check_program_runs(ctx, case, lto, findings)
     bare = build(ctx, case, "lto", tag="bare") if link_flags else lto
-    findings.info["traced_without_link_flags"] = _tracing_fact(bare, case.expect["traced"], link_flags)
+    if case.expect.get("traced"):
+        findings.info["traced_without_link_flags"] = _tracing_fact(bare, case.expect["traced"], link_flags)
     control = build(ctx, case, "control")
     if succeeded(control, findings):
         _check_tracing(control, case.control, findings)
@@ -97,16 +112,17 @@ def per_file_flags(ctx: Context, case: Case, findings: Findings) -> str:
 
 def _check_tracing(result: CaseBuild, table: Mapping[str, list], findings: Findings) -> None:
     assert result.output
-    callers = trace_callers(result.path(result.output))
-    traced, untraced = table["traced"], table["untraced"]
-    shown = ", ".join(sorted(callers)) or "no function"
-    findings.expect(
-        all(n in callers for n in traced) and not any(n in callers for n in untraced),
-        f"exactly {', '.join(traced)} to call __fentry__ (not {', '.join(untraced)})",
-        f"{shown} call(s) __fentry__ (relocations in {result.output})",
-        result.variant,
-    )
-    with_fp, without_fp = table["frame_pointer"], table["no_frame_pointer"]
+    traced, untraced = table.get("traced", []), table.get("untraced", [])
+    if traced or untraced:
+        callers = trace_callers(result.path(result.output))
+        shown = ", ".join(sorted(callers)) or "no function"
+        findings.expect(
+            all(n in callers for n in traced) and not any(n in callers for n in untraced),
+            f"exactly {', '.join(traced)} to call __fentry__ (not {', '.join(untraced)})",
+            f"{shown} call(s) __fentry__ (relocations in {result.output})",
+            result.variant,
+        )
+    with_fp, without_fp = table.get("frame_pointer", []), table.get("no_frame_pointer", [])
     if with_fp or without_fp:
         setup = frame_pointer_setup(result.path(result.output), [*with_fp, *without_fp])
         wrong = [f"{n} {'sets up' if setup.get(n) else 'does not set up'} %rbp" for n in with_fp if not setup.get(n)]
