@@ -109,6 +109,8 @@ class Toolchain:
     components: tuple[Component, ...] = ()
     warnings: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    # False where the driver refuses linker save-temps flags (zig cc: "unsupported linker arg").
+    save_temps: bool = True
 
     @property
     def foreign(self) -> bool:
@@ -126,7 +128,9 @@ class Toolchain:
 
     @property
     def save_temps_flags(self) -> tuple[str, ...]:
-        """Link flags that keep the LTO plugin's resolution and LTRANS output."""
+        """Link flags that keep the LTO plugin's resolution and LTRANS output (none where the driver refuses them)."""
+        if not self.save_temps:
+            return ()
         if self.family == "gcc":
             return ("-save-temps",)
         if self.linker == "lld":
@@ -175,6 +179,8 @@ class Toolchain:
             lines.append(f"  cflags  {shlex.join(self.cflags)}   ldflags {shlex.join(self.ldflags)}")
         if self.env:
             lines.append(f"  env     {' '.join(f'{k}={shlex.quote(v)}' for k, v in self.env)}")
+        if not self.save_temps:
+            lines.append("  note    the driver refuses linker save-temps: LTO is proven by IR inputs becoming code")
         lines += [f"  warning {text}" for text in self.warnings]
         return "\n".join(lines)
 
@@ -250,6 +256,10 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
             if major is not None and major != version.major:
                 warnings.append(f"the linker is LLD {major}, the compiler is clang {version.major}")
         run_mode, runner, run_note = _runner(probe, with_flags, target, arch)
+        save_temps = True
+        if family == "clang" and linker == "lld":
+            kept = probe([*link, "-Wl,--save-temps", "probe.o", "-o", "probe-temps"], link_option)
+            save_temps = kept.ok
         plugin = None
         if family == "gcc":
             printed = probe([*spec.cc, "-print-file-name=liblto_plugin.so"]).output.strip()
@@ -307,4 +317,5 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
         components=tuple(components),
         warnings=tuple(warnings),
         env=spec.env,
+        save_temps=save_temps,
     )

@@ -173,8 +173,39 @@ def plugin_trace(result: CaseBuild) -> PluginTrace:
     return PluginTrace(chosen.name if chosen else None, resolved, tuple(outputs))
 
 
+SAVE_TEMPS_FLAGS = ("-save-temps", "-Wl,--save-temps", "-Wl,-plugin-opt=save-temps")
+
+
+def _kept_temps(result: CaseBuild) -> bool:
+    """Whether the link asked to keep the plugin's files (a driver such as zig cc refuses to pass it on)."""
+    link = result.steps[-1] if result.steps else None
+    return link is not None and any(flag in link.argv for flag in SAVE_TEMPS_FLAGS)
+
+
+def _ir_kinds(result: CaseBuild) -> dict[str, str]:
+    return {obj: elf.ir_kind(result.path(obj)).value for obj in result.objects.values()}
+
+
+def _check_ir_became_code(result: CaseBuild, findings: Findings) -> None:
+    """Without a resolution file, the proof is that IR-only inputs came out as machine code."""
+    kinds = _ir_kinds(result)
+    out = result.output or "prog"
+    output_kind = elf.ir_kind(result.path(out)) if result.path(out).is_file() else None
+    functions = [s.name for s in elf.symbols_of(result.path(out)) if s.defined and s.type == "STT_FUNC"]
+    findings.expect(
+        all(k != elf.IRKind.NONE.value for k in kinds.values()) and output_kind == elf.IRKind.NONE and bool(functions),
+        "the linker to turn IR-only inputs into machine code (this driver passes no save-temps to its linker, "
+        "so there is no resolution file to read)",
+        f"inputs: {', '.join(f'{o} is {k}' for o, k in kinds.items())}; {out}: "
+        + (f"machine code defining {len(functions)} functions" if functions else "no function defined"),
+    )
+
+
 def check_plugin_ran(result: CaseBuild, symbols: Sequence[str], findings: Findings) -> PluginTrace:
     trace = plugin_trace(result)
+    if trace.resolution_file is None and not _kept_temps(result):
+        _check_ir_became_code(result, findings)
+        return trace
     missing = [s for s in symbols if s not in trace.resolved]
     findings.expect(
         trace.resolution_file is not None and not missing and bool(trace.lto_outputs),
@@ -187,6 +218,15 @@ def check_plugin_ran(result: CaseBuild, symbols: Sequence[str], findings: Findin
 def check_plugin_idle(result: CaseBuild, symbols: Sequence[str], findings: Findings) -> None:
     """Negative control: without -flto the plugin must have nothing to resolve."""
     trace = plugin_trace(result)
+    if not _kept_temps(result):
+        kinds = _ir_kinds(result)
+        findings.expect(
+            all(k == elf.IRKind.NONE.value for k in kinds.values()),
+            "no IR among the inputs without -flto",
+            ", ".join(f"{o} is {k}" for o, k in kinds.items()),
+            where="control",
+        )
+        return
     seen = [s for s in symbols if s in trace.resolved]
     findings.expect(
         not seen and not trace.lto_outputs,
