@@ -95,7 +95,8 @@ SCHEMA = {
 @register("debug-info", "-g DWARF survives LTO and resolves", SCHEMA, ("linker-plugin",))
 def debug_info(ctx: Context, case: Case, findings: Findings) -> str:
     lto, control = build(ctx, case, "lto"), build(ctx, case, "control")
-    no_g = dataclasses.replace(case, cflags=tuple(f for f in case.cflags if not f.startswith("-g")))
+    # -g0, not just no -g: some drivers (zig cc) emit debug info by default
+    no_g = dataclasses.replace(case, cflags=(*(f for f in case.cflags if not f.startswith("-g")), "-g0"))
     lto_no_g = build(ctx, no_g, "lto", tag="nog")
     if succeeded(lto, findings):
         _check_debug(lto, case, findings, where="lto", want=True)
