@@ -172,3 +172,18 @@ def test_ignored_fno_lto_fails_only_per_file_flags(step_cache_root, tmp_path):
     results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", names)
     assert fakes.failing(results) == {"per-file-flags"}, fakes.messages(results)
     assert "optout.o (compiled with -fno-lto after the LTO flags) to carry no IR" in fakes.messages(results)
+
+
+@pytest.mark.skipif(not shutil.which("clang-19") or not shutil.which("ld.lld-19"), reason="needs clang-19 and lld")
+def test_a_driver_that_refuses_save_temps_is_judged_by_ir_becoming_code(step_cache_root, tmp_path):
+    """zig cc refuses -Wl,--save-temps; its LTO links are proven by IR-only inputs turning into machine code."""
+    refuse = (
+        "if any(a.startswith('-Wl,--save-temps') for a in args):\n"
+        "    sys.stderr.write('error: unsupported linker arg: --save-temps\\n'); sys.exit(1)\n"
+    )
+    cc = fakes.wrapper(tmp_path / "bin", "clang", "clang-19", purpose="refuses linker save-temps", extra=refuse)
+    tc = fakes.toolchain(cc=cc, fuse_ld="lld")
+    assert not tc.save_temps and tc.save_temps_flags == ()
+    results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", ["lto-ir", "linker-plugin"])
+    assert fakes.failing(results) == set(), fakes.messages(results)
+    assert [v.outcome for v in results["linker-plugin"]] == ["pass"]
