@@ -513,3 +513,10 @@ class ResultCollector:
             terminalreporter.write_line(f"report: {path}")
         for line in report.verdict_lines(results):
             terminalreporter.write_line(line)
+        expired = sorted(
+            {value for entry in self.entries for key, value in entry["properties"].items() if key == "known_failure"}
+        )
+        if expired:
+            terminalreporter.write_sep("=", "lto-conformance: known failures past their expiry date (not applied)")
+            for line in expired:
+                terminalreporter.write_line(line)
