@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cases import Case
+from ..probe import _llvm_major
 from ..process import run
-from ..toolchain import Toolchain, _llvm_major, _needed_libraries
+from ..tool_discovery import _needed_libraries
+from ..toolchain import Toolchain
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, succeeded
