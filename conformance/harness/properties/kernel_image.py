@@ -52,6 +52,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from .. import dwarf, elf, image
 from ..cases import Case
+from ..schema import Field, Int, ListOf, OneOf, PerFamily, Record, Source, Str, TableOf
 from ..verdict import Findings
 from . import Context, Skip, register
 
@@ -60,31 +61,46 @@ ENDBR32 = bytes.fromhex("f30f1efb")
 LINKERS_WITH_FULL_SCRIPTS = ("bfd", "lld")
 
 
+HEX = Str
+IR_KINDS = OneOf(tuple(kind.value for kind in elf.IRKind if kind != elf.IRKind.NOT_AN_OBJECT))
+INITCALL = Record(
+    {"level": Field(Int, required=True), "fn": Field(Str, required=True), "file": Field(Source(), required=True)}
+)
+INLINED = Record(
+    {
+        "callee": Field(Str, required=True),
+        "from_file": Field(Source(), required=True),
+        "into": Field(Str, required=True),
+    }
+)
+SCHEMA = {
+    "head": Field(ListOf(Source()), default=[], expect_only=True),
+    "linker_script": Field(Source(exists=True), default="image.lds", expect_only=True),
+    "family_cflags": Field(PerFamily(ListOf(Str), default=[]), expect_only=True),
+    "link_flags": Field(PerFamily(ListOf(Str), default=[]), expect_only=True),
+    "exit_status": Field(Int, required=True, expect_only=True),
+    "boot_timeout": Field(Int, default=60, expect_only=True),
+    "magic": Field(HEX, expect_only=True),
+    "initcalls": Field(ListOf(INITCALL, min_items=1), required=True, expect_only=True),
+    "exports": Field(TableOf(Int, key_name="symbol"), default={}, expect_only=True),
+    "crcs": Field(TableOf(HEX, key_name="symbol"), default={}, expect_only=True),
+    "selftests": Field(TableOf(HEX, key_name="self-test"), default={}, expect_only=True),
+    "selftest_about": Field(TableOf(Str, key_name="self-test"), default={}, expect_only=True),
+    "fentry_calls": Field(Int, expect_only=True),
+    "ir": Field(PerFamily(IR_KINDS)),
+    "min_partitions": Field(PerFamily(Int), default={}, expect_only=True),
+    "inlined": Field(ListOf(INLINED)),
+    "absent": Field(ListOf(Str), default=[]),
+    "present": Field(ListOf(Str), default=[]),
+    "frame_pointer": Field(ListOf(Str), default=[]),
+    "no_frame_pointer": Field(ListOf(Str), default=[]),
+}
+
+
 @register(
     "kernel-image",
     "a kernel-style LTO image (multiboot, linker script, initcalls, ksymtab, __crc_, -r of thin archives) boots",
-    {
-        "head": list,
-        "linker_script": str,
-        "family_cflags": dict,
-        "link_flags": dict,
-        "exit_status": int,
-        "boot_timeout": int,
-        "magic": str,
-        "initcalls": list,
-        "exports": dict,
-        "crcs": dict,
-        "selftests": dict,
-        "selftest_about": dict,
-        "fentry_calls": int,
-        "ir": dict,
-        "min_partitions": dict,
-        "inlined": list,
-        "absent": list,
-        "present": list,
-        "frame_pointer": list,
-        "no_frame_pointer": list,
-    },
+    SCHEMA,
     requires=("linker-plugin",),
 )
 def kernel_image(ctx: Context, case: Case, findings: Findings) -> str:
