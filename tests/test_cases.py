@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -140,6 +141,34 @@ def test_property_needs_are_checked_on_load(tmp_path):
         load_case(folder, "p", {}, needs={"archive.thin": True})
     with pytest.raises(CaseError, match=re.escape("key 'link': p cases need 'relocatable' (not 'exe')")):
         load_case(folder, "p", {}, needs={"link": "relocatable"})
+
+
+@pytest.mark.parametrize(
+    ("shipped", "old", "new", "key", "problem"),
+    [
+        # a typo in a nested item, caught by the enum of operations
+        ("post-link-tools/objects", '"strip-unneeded"', '"strip-unneded"', "expect.operations[1]", "must be one of"),
+        # a conditional need: target = "archive" without an [archive]
+        ("post-link-tools/objects", 'target = "objects"', 'target = "archive"', "archive", "with expect.target"),
+        ("reproducible-output/rebuild", '["-flto-partition=max"]', "[1]", "expect.job_flags.gcc[0]", "a string"),
+        ("reproducible-output/rebuild", "jobs = 4", "jobs = 1", "expect.jobs", "at least 2"),
+        ("symbol-versioning/symver", '["versioned.c"]', '["versoned.c"]', "expect.library_sources[0]", "'sources'"),
+        ("version-skew/library", "timeout_seconds = 60", "timeout_secs = 60", "expect.timeout_secs", "not an"),
+    ],
+)
+def test_shipped_case_with_a_nested_mistake_fails_to_load(tmp_path, shipped, old, new, key, problem):
+    """The typed schemas of the post-link properties: a broken case is a CaseError, not an ERROR at run time."""
+    load_all()
+    folder = tmp_path / shipped
+    shutil.copytree(ROOT / shipped, folder)
+    text = (folder / "case.toml").read_text()
+    assert old in text
+    (folder / "case.toml").write_text(text.replace(old, new, 1))
+    prop = REGISTRY[shipped.split("/")[0]]
+    with pytest.raises(CaseError) as err:
+        load_case(folder, prop.name, prop.expect_schema, prop.needs)
+    assert str(err.value).startswith(f"{folder / 'case.toml'}: key '{key}': "), err.value
+    assert problem in str(err.value), err.value
 
 
 def test_toml_syntax_error_names_the_file(tmp_path):

@@ -229,12 +229,29 @@ def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
+@dataclass(frozen=True)
+class When:
+    """A ``needs`` entry for some cases only: ``{"archive": When("expect.target", "archive")}``."""
+
+    key: str
+    value: Any
+
+
+def _lookup(top: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = top
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _check_needs(top: Mapping[str, Any], property_name: str, needs: Mapping[str, Any]) -> None:
     """What a property's cases must be, beyond their keys' types: a thin [archive], a -r link."""
     for dotted, wanted in needs.items():
-        value: Any = top
-        for part in dotted.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _lookup(top, dotted)
+        if isinstance(wanted, When):
+            if _lookup(top, wanted.key) == wanted.value and not value:
+                raise SchemaError(dotted, f"{property_name} cases with {wanted.key} = {wanted.value!r} need it")
+            continue
         if wanted is True and not value:
             raise SchemaError(dotted, f"{property_name} cases need it")
         if wanted is not True and value != wanted:

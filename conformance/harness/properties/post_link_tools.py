@@ -12,8 +12,9 @@ plugin (resolution file) and run. The control applies the same operations
 to the same build without -flto: there they must simply work.
 
 Case keys (``[expect]``): ``target`` (``objects``: every object of the build;
-``archive``: the case's archive), ``operations`` (names from ``OPERATIONS``),
-``resolved`` (symbols the plugin must resolve from the stripped inputs).
+``archive``: the case's archive, which such a case needs), ``operations``
+(names from ``OPERATIONS``), ``resolved`` (symbols the plugin must resolve
+from the stripped inputs).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from pathlib import Path
 from .. import elf
 from ..archive import read_index
 from ..build import CaseBuild, link_arguments
-from ..cases import Case
+from ..cases import Case, When
 from ..process import Step
+from ..schema import Field, ListOf, OneOf, Str
 from ..toolchain import Tool
 from ..verdict import Findings
 from . import Context, Skip, register
@@ -77,8 +79,7 @@ def _link(ctx: Context, case: Case, result: CaseBuild, inputs: Sequence[str], ou
 
 def _inputs(case: Case, result: CaseBuild) -> list[str]:
     """What the tool is run on: every object, or the archive."""
-    if case.expect["target"] == "archive":
-        assert result.archive, f"{case.id}: target = 'archive' needs an [archive]"
+    if case.expect["target"] == "archive" and result.archive:  # needs= gives such cases an [archive]
         return [result.archive]
     return list(result.objects.values())
 
@@ -175,13 +176,16 @@ def _link_and_run(
 @register(
     "post-link-tools",
     "strip/objcopy on LTO objects and archives leave them linkable, or refuse loudly",
-    {"target": str, "operations": list, "resolved": list},
+    {
+        "target": Field(OneOf(("objects", "archive")), required=True, expect_only=True),
+        "operations": Field(ListOf(OneOf(tuple(OPERATIONS)), min_items=1), required=True, expect_only=True),
+        "resolved": Field(ListOf(Str), required=True, expect_only=True),
+    },
     requires=("linker-plugin",),
+    needs={"archive": When("expect.target", "archive")},
 )
 def post_link_tools(ctx: Context, case: Case, findings: Findings) -> str:
     t = ctx.toolchain
-    unknown = [op for op in case.expect["operations"] if op not in OPERATIONS]
-    assert not unknown, f"{case.id}: unknown operations {unknown}; known: {', '.join(OPERATIONS)}"
     missing = [kind for kind in ("strip", "objcopy") if getattr(t, kind) is None]
     if missing:
         raise Skip(

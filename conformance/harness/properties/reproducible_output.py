@@ -31,6 +31,7 @@ from .. import elf
 from ..build import Builder, CaseBuild, link_arguments, object_name
 from ..cases import Case, FileFlags
 from ..process import Step
+from ..schema import Converted, Field, Int, ListOf, PerFamily, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, succeeded
@@ -119,17 +120,23 @@ def _rebuild_twice(ctx: Context, case: Case, variant: str, tag: str) -> tuple[Ca
     return first, kept, second
 
 
+def _several(jobs: int) -> int:
+    if jobs < 2:
+        raise ValueError(f"must be at least 2 (the N of 1 vs N LTO jobs), not {jobs}")
+    return jobs
+
+
 def _job_links(ctx: Context, case: Case, result: CaseBuild, findings: Findings) -> str:
     """Link the same objects with 1 and with N LTRANS jobs; the programs must be identical."""
     t = ctx.toolchain
-    jobs = int(case.expect.get("jobs", 4))
+    jobs = case.expect["jobs"]
     if t.family == "gcc":
         flags = [["-flto=1"], [f"-flto={jobs}"]]
     elif t.linker == "lld":
         flags = [["-Wl,--thinlto-jobs=1"], [f"-Wl,--thinlto-jobs={jobs}"]]
     else:
         return f"not compared: {t.linker} has no LTO job option the suite knows"
-    extra = list(case.expect.get("job_flags", {}).get(t.family, []))
+    extra = case.expect["job_flags"][t.family]
     objects = [result.objects[s] for s in case.sources]
     builder = Builder(result.folder, ctx.cache)
     steps = []
@@ -152,7 +159,10 @@ def _job_links(ctx: Context, case: Case, result: CaseBuild, findings: Findings) 
 @register(
     "reproducible-output",
     "rebuilding gives bit-identical objects and binaries; the LTRANS job count does not change the output",
-    {"jobs": int, "job_flags": dict},
+    {
+        "jobs": Field(Converted(Int, _several, "integer >= 2"), default=4, expect_only=True),
+        "job_flags": Field(PerFamily(ListOf(Str), default=[]), default={"gcc": [], "clang": []}, expect_only=True),
+    },
     requires=("linker-plugin",),
 )
 def reproducible_output(ctx: Context, case: Case, findings: Findings) -> str:

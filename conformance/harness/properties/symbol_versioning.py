@@ -22,6 +22,7 @@ from .. import elf
 from ..build import CaseBuild, link_arguments
 from ..cases import Case
 from ..process import Step
+from ..schema import Field, ListOf, Source, Str
 from ..verdict import Findings
 from . import Context, register
 from .evidence import build, check_program_runs, extra_step, succeeded
@@ -84,7 +85,13 @@ def _check(ctx: Context, case: Case, result: CaseBuild, findings: Findings) -> N
 @register(
     "symbol-versioning",
     "versioned definitions in an LTO shared library export exactly the declared versions",
-    {"library_sources": list, "version_script": str, "library": str, "exports": list, "binds": list},
+    {
+        "library_sources": Field(ListOf(Source(), min_items=1), required=True, expect_only=True),
+        "version_script": Field(Source(exists=True), required=True, expect_only=True),
+        "library": Field(Str, required=True, expect_only=True),
+        "exports": Field(ListOf(Str, min_items=1), required=True, expect_only=True),
+        "binds": Field(ListOf(Str), required=True, expect_only=True),
+    },
     requires=("linker-plugin",),
 )
 def symbol_versioning(ctx: Context, case: Case, findings: Findings) -> str:

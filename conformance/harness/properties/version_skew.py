@@ -33,6 +33,7 @@ from ..build import Builder, CaseBuild, link_arguments, object_name
 from ..cases import Case
 from ..errors import UsageError
 from ..process import Step, run
+from ..schema import Field, Int, ListOf, Source
 from ..toolchain import PROBE_TIMEOUT, Tool, _digest, _family_and_version, _macros, _tool
 from ..verdict import Findings
 from . import Context, Skip, register
@@ -152,7 +153,7 @@ def _skewed_build(ctx: Context, case: Case, skew: Tool, label: str, variant: str
         own.objects[source] = obj
     objects = [own.objects[s] for s in case.sources]
     args = link_arguments(t, case, variant, objects, "prog")
-    timeout = float(case.expect.get("timeout_seconds", 60))
+    timeout = float(case.expect["timeout_seconds"])
     link = Builder(own.folder, ctx.cache, timeout=timeout).step(t.cc, args, inputs=objects)
     own.steps.append(link)
     own.output = "prog"
@@ -162,7 +163,10 @@ def _skewed_build(ctx: Context, case: Case, skew: Tool, label: str, variant: str
 @register(
     "version-skew",
     "IR from another version of the same compiler is read, or refused with a diagnostic naming the versions",
-    {"skew_sources": list, "timeout_seconds": int},
+    {
+        "skew_sources": Field(ListOf(Source(), min_items=1), required=True, expect_only=True),
+        "timeout_seconds": Field(Int, default=60, expect_only=True),
+    },
     requires=("linker-plugin",),
 )
 def version_skew(ctx: Context, case: Case, findings: Findings) -> str:
