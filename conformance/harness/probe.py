@@ -87,10 +87,11 @@ def tool_identity(path: Path, *facts: str) -> str:
     The one way every tool is identified, the ones under test and the helpers
     a property finds on PATH (plain binutils, make).
     """
-    return _digest(_stat_identity(path), *facts)
+    return digest(_stat_identity(path), *facts)
 
 
-def _tool(argv: Sequence[str], option: str, env: Mapping[str, str]) -> Tool:
+def find_tool(argv: Sequence[str], option: str, env: Mapping[str, str]) -> Tool:
+    """The program ``argv[0]`` (a path, or a name looked up on PATH) as a Tool; a UsageError naming ``option``."""
     program = argv[0]
     path = Path(program) if "/" in program else _which(program, env)
     if path is None or not path.exists():
@@ -100,7 +101,8 @@ def _tool(argv: Sequence[str], option: str, env: Mapping[str, str]) -> Tool:
     return Tool(tuple(argv), path, tool_identity(path, " ".join(argv[1:])))
 
 
-def _digest(*parts: str) -> str:
+def digest(*parts: str) -> str:
+    """A short identity of the strings ``parts`` (cache keys, toolchain identities)."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -155,7 +157,8 @@ class _Prober:
         return self.answers[key]
 
 
-def _macros(text: str) -> dict[str, str]:
+def parse_macros(text: str) -> dict[str, str]:
+    """The ``#define NAME VALUE`` lines of ``cc -dM -E`` output as a mapping."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         parts = line.split(None, 2)
@@ -164,7 +167,8 @@ def _macros(text: str) -> dict[str, str]:
     return out
 
 
-def _family_and_version(macros: Mapping[str, str]) -> tuple[str, Version] | None:
+def family_and_version(macros: Mapping[str, str]) -> tuple[str, Version] | None:
+    """("gcc" | "clang", version) from predefined macros; None for another compiler."""
     if "__clang__" in macros:
         keys = ("__clang_major__", "__clang_minor__", "__clang_patchlevel__")
         family = "clang"
@@ -174,6 +178,10 @@ def _family_and_version(macros: Mapping[str, str]) -> tuple[str, Version] | None
     else:
         return None
     return family, Version(".".join(macros.get(k, "0") for k in keys))
+
+
+# The old private names, still used by toolchain.py and tool_discovery.py.
+_tool, _digest, _macros, _family_and_version = find_tool, digest, parse_macros, family_and_version
 
 
 def _linker_flavour(text: str) -> tuple[str, str] | None:

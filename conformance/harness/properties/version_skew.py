@@ -34,7 +34,7 @@ from ..cases import Case
 from ..errors import UsageError
 from ..process import Step, run
 from ..schema import Field, Int, ListOf, Source
-from ..toolchain import PROBE_TIMEOUT, Tool, _digest, _family_and_version, _macros, _tool
+from ..toolchain import PROBE_TIMEOUT, Tool, digest, family_and_version, find_tool, parse_macros
 from ..verdict import Findings
 from . import Context, Skip, register
 from .evidence import build, run_program
@@ -58,7 +58,7 @@ def _identify(argv: tuple[str, ...], workdir: str) -> tuple[str, Version, str] |
     """(family, version, target) of a compiler, or None if it is not a working gcc/clang."""
     macros = [*argv, "-dM", "-E", "-x", "c", "/dev/null"]
     step = run(macros, cwd=Path(workdir), timeout=PROBE_TIMEOUT, measure_rss=False)
-    found = _family_and_version(_macros(step.output)) if step.ok else None
+    found = family_and_version(parse_macros(step.output)) if step.ok else None
     if found is None:
         return None
     target = run([*argv, "-dumpmachine"], cwd=Path(workdir), timeout=PROBE_TIMEOUT, measure_rss=False)
@@ -105,8 +105,8 @@ def _skew_tools(ctx: Context, compilers: list[tuple[str, ...]]) -> list[tuple[To
         if family != ctx.toolchain.family:
             other.append(f"{shlex.join(argv)} is {family}-{version}")
             continue
-        tool = _tool(argv, "--skew-cc", dict(os.environ))
-        out.append((Tool(tool.argv, tool.path, _digest(tool.identity, str(version), target)), f"{family}-{version}"))
+        tool = find_tool(argv, "--skew-cc", dict(os.environ))
+        out.append((Tool(tool.argv, tool.path, digest(tool.identity, str(version), target)), f"{family}-{version}"))
     if not out:
         raise Skip(f"--skew-cc names no {ctx.toolchain.family} compiler ({'; '.join(other)})")
     return out
