@@ -20,7 +20,7 @@ from ..cases import Case
 from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
-from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
+from .evidence import check_linked_through_plugin, plugin_builds
 
 SCHEMA = {
     "indexed": Field(ListOf(Str), required=True, expect_only=True),
@@ -36,9 +36,7 @@ SCHEMA = {
     needs={"archive": True},
 )
 def archive_index(ctx: Context, case: Case, findings: Findings) -> str:
-    flags = ctx.toolchain.save_temps_flags
-    lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
-    control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")
+    lto, control = plugin_builds(ctx, case)
     if lto.archive and lto.path(lto.archive).is_file():
         index = read_index(lto.path(lto.archive))
         findings.info["index"] = list(index.symbols)
@@ -48,9 +46,5 @@ def archive_index(ctx: Context, case: Case, findings: Findings) -> str:
             f"the index of {lto.archive} ({ctx.toolchain.ar.name}) to hold {', '.join(case.expect['indexed'])}",
             f"index holds {', '.join(index.symbols) or 'nothing'}",
         )
-    if succeeded(lto, findings):
-        check_plugin_ran(lto, case.expect["resolved"], findings)
-        check_program_runs(ctx, case, lto, findings)
-    if succeeded(control, findings):
-        check_plugin_idle(control, case.expect["resolved"], findings)
+    check_linked_through_plugin(ctx, case, lto, control, findings)
     return lto.reproducer()

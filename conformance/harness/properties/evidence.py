@@ -330,6 +330,32 @@ def check_linked_content(ctx: Context, case: Case, findings: Findings) -> str:
     return lto.reproducer()
 
 
+def plugin_builds(ctx: Context, case: Case) -> tuple[CaseBuild, CaseBuild]:
+    """The LTO and the control build, each keeping what the plugin wrote (save-temps) for check_plugin_*."""
+    t = ctx.toolchain
+    lto = build(ctx, case, "lto", link_flags=t.save_temps_flags, tag="savetemps")
+    control = build(ctx, case, "control", link_flags=t.control_save_temps_flags, tag="savetemps")
+    return lto, control
+
+
+def check_linked_through_plugin(
+    ctx: Context, case: Case, lto: CaseBuild, control: CaseBuild, findings: Findings, *, record: bool = False
+) -> None:
+    """The LTO link resolved ``expect.resolved`` through the plugin and runs; the control's plugin had nothing.
+
+    ``record`` keeps the resolution file and the LTRANS outputs in ``info``.
+    """
+    resolved = case.expect["resolved"]
+    if succeeded(lto, findings):
+        trace = check_plugin_ran(lto, resolved, findings)
+        if record:
+            findings.info["resolution"] = trace.resolution_file
+            findings.info["lto_outputs"] = list(trace.lto_outputs)
+        check_program_runs(ctx, case, lto, findings)
+    if succeeded(control, findings):
+        check_plugin_idle(control, resolved, findings)
+
+
 def _describe_edges(edges: Sequence[dwarf.InlineEdge], caller: str) -> str:
     mine = [e for e in edges if e.caller == caller]
     if mine:

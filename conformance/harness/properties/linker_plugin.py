@@ -18,21 +18,13 @@ from ..cases import Case
 from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
-from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
+from .evidence import check_linked_through_plugin, plugin_builds
 
 SCHEMA = {"resolved": Field(ListOf(Str), required=True, expect_only=True)}
 
 
 @register("linker-plugin", "the link went through the LTO plugin", SCHEMA, requires=("lto-ir",))
 def linker_plugin(ctx: Context, case: Case, findings: Findings) -> str:
-    flags = ctx.toolchain.save_temps_flags
-    lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
-    control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")
-    if succeeded(lto, findings):
-        trace = check_plugin_ran(lto, case.expect["resolved"], findings)
-        findings.info["resolution"] = trace.resolution_file
-        findings.info["lto_outputs"] = list(trace.lto_outputs)
-        check_program_runs(ctx, case, lto, findings)
-    if succeeded(control, findings):
-        check_plugin_idle(control, case.expect["resolved"], findings)
+    lto, control = plugin_builds(ctx, case)
+    check_linked_through_plugin(ctx, case, lto, control, findings, record=True)
     return lto.reproducer()

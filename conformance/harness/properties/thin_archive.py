@@ -17,7 +17,7 @@ from ..cases import Case
 from ..schema import Field, ListOf, Str
 from ..verdict import Findings
 from . import Context, register
-from .evidence import build, check_plugin_idle, check_plugin_ran, check_program_runs, succeeded
+from .evidence import check_linked_through_plugin, plugin_builds
 
 SCHEMA = {"resolved": Field(ListOf(Str), required=True, expect_only=True)}
 
@@ -30,15 +30,9 @@ SCHEMA = {"resolved": Field(ListOf(Str), required=True, expect_only=True)}
     needs={"archive.thin": True},
 )
 def thin_archive(ctx: Context, case: Case, findings: Findings) -> str:
-    flags = ctx.toolchain.save_temps_flags
-    lto = build(ctx, case, "lto", link_flags=flags, tag="savetemps")
-    control = build(ctx, case, "control", link_flags=ctx.toolchain.control_save_temps_flags, tag="savetemps")
+    lto, control = plugin_builds(ctx, case)
     if lto.archive and lto.path(lto.archive).is_file():
         index = read_index(lto.path(lto.archive))
         findings.expect(index.thin, f"{lto.archive} to be a thin archive (!<thin>)", "a normal archive")
-    if succeeded(lto, findings):
-        check_plugin_ran(lto, case.expect["resolved"], findings)
-        check_program_runs(ctx, case, lto, findings)
-    if succeeded(control, findings):
-        check_plugin_idle(control, case.expect["resolved"], findings)
+    check_linked_through_plugin(ctx, case, lto, control, findings)
     return lto.reproducer()
