@@ -212,7 +212,7 @@ def _check_kernel_options(config: pytest.Config) -> None:
     """A tree that is not a kernel, or an unknown config, is a start-up error."""
     from .harness import kernel_source
 
-    kernel_source.check_options(config.getoption("kernel_src"), config.getoption("kernel_config"))
+    kernel_source.check_options(config.getoption("kernel_src"), config.getoption("kernel_config"), cache_root(config))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -77,6 +77,9 @@ class KernelBuild:
     harness_seconds: float = 0.0
     image: str = ""
     cached: bool = False
+    # make ran in a build directory left by an earlier, unfinished or incremental build:
+    # its times and peak RSS cover only the part built this time, so they are no build cost.
+    resumed: bool = False
 
     @property
     def make_seconds(self) -> float:
@@ -219,9 +222,11 @@ def build_kernel(
                 cached.cached = True
                 return cached
             marker.unlink()
+        resumed = any(out.iterdir())
         started = time.monotonic()
         result = _configure_and_build(req, index, choice, out, on_progress, build_timeout)
         result.harness_seconds = round(time.monotonic() - started, 3)
+        result.resumed = resumed
         if result.ok:
             write_json_atomic(marker, result.to_json())
         return result

@@ -71,6 +71,11 @@ def figures(build: KernelBuild) -> dict[str, object]:
         "cached": build.cached,
         "harness_overhead_pct": round(build.overhead_pct, 2),
     }
+    if build.resumed:
+        # Only the rest of an interrupted (or an incremental) build ran: no cost figure to compare.
+        for key in ("build_seconds", "make_seconds", "peak_rss_mib", "harness_overhead_pct"):
+            del out[key]
+        out["resumed"] = True
     if build.symbols:
         out["text_bytes"] = build.symbols.text_bytes
         out["global_functions"] = build.symbols.global_functions
@@ -78,6 +83,13 @@ def figures(build: KernelBuild) -> dict[str, object]:
         out["promoted_locals"] = build.symbols.promoted_locals
         out["lto_priv_symbols"] = build.symbols.lto_priv_symbols
     return out
+
+
+def resumed_note(build: KernelBuild) -> str:
+    return (
+        f"make resumed the build left in {build.out_dir}: no build time or peak RSS is reported "
+        "(remove that directory, or use a fresh --lto-cache, to measure them)"
+    )
 
 
 @register("kernel-build", "a real kernel LTO build: LTO option kept, LTO proven in output", SCHEMA)
@@ -97,6 +109,8 @@ def kernel_build(ctx: Context, case: Case, findings: Findings) -> str:
     if not findings.expect(build.ok, expected, build.message.replace("\n", FOUND_INDENT)):
         return build.reproducer
     findings.info.update(figures(build))
+    if build.resumed:
+        findings.notes.append(resumed_note(build))
     _, baseline = kernel_build_for(ctx, "none")
     both = f"{build.reproducer}\n# the non-LTO control:\n{baseline.reproducer}"
     if not findings.expect(
@@ -107,6 +121,8 @@ def kernel_build(ctx: Context, case: Case, findings: Findings) -> str:
     ):
         return both
     findings.info.update({f"baseline_{key}": value for key, value in figures(baseline).items()})
+    if baseline.resumed:
+        findings.notes.append("non-LTO control: " + resumed_note(baseline))
     proofs = prove_lto(ctx.toolchain.family, build, baseline)
     findings.info["lto_proofs"] = [str(p) for p in proofs if p.ok]
     for proof in proofs:
