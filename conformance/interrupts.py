@@ -50,15 +50,18 @@ class Interrupts:
     def handle(self, signum: int, frame) -> None:
         process.kill_all()
         if self.controller:
-            process.sweep()
+            # The workers stop their own steps and end their sessions; what is left after a
+            # moment (a worker stuck elsewhere) is killed by the session marker.
             process.signal_children(signal.SIGTERM)
+            process.sweep(patience=1.0)
         if self.stopping and not self.controller:
             return
         self.stopping = True
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        raise KeyboardInterrupt(f"interrupted by {signal.Signals(signum).name}")
 
 
 _KEY = pytest.StashKey[Interrupts]()
+_FULL_TRACE = False
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -69,6 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         process.set_session(uuid.uuid4().hex, "main")
         atexit.register(process.sweep)
+    global _FULL_TRACE
+    _FULL_TRACE = bool(getattr(config.option, "fulltrace", False))
     interrupts = Interrupts(controller=workerinput is None)
     interrupts.install()
     config.stash[_KEY] = interrupts
@@ -80,6 +85,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         interrupts.uninstall()
         if interrupts.controller:
             process.sweep()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    """Report where the run was interrupted, not the whole stack: rendering ~60 frames with their
+    arguments and source takes seconds on a loaded machine, while the run should end at once."""
+    if not _FULL_TRACE and len(excinfo.traceback) > 2:
+        excinfo.traceback = excinfo.traceback[-2:]
 
 
 @pytest.hookimpl(optionalhook=True)

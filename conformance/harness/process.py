@@ -296,18 +296,21 @@ def _marked(pid: str, marker: bytes, exact: bool) -> bool:
     return any(item == marker if exact else item.startswith(marker) for item in environ.split(b"\0"))
 
 
-def sweep(worker: str | None = None, grace: float = KILL_GRACE) -> list[int]:
+def sweep(worker: str | None = None, grace: float = KILL_GRACE, patience: float = 0.0) -> list[int]:
     """Kill every live process that a step of this session (or of one worker) started; the pids.
 
     This reaches what a hard-killed xdist worker left behind: each such
-    process still carries the session marker in its environment.
+    process still carries the session marker in its environment. With
+    ``patience``, processes get that long to end by themselves first (their
+    worker is stopping them).
     """
     if not Path("/proc/self/environ").exists():
         return []
     marker = f"{STEP_ENV}={_session}/{worker if worker is not None else ''}".encode()
     me = str(os.getpid())
     killed: list[int] = []
-    deadline = time.monotonic() + grace
+    waited_until = time.monotonic() + patience
+    deadline = waited_until + grace
     while True:
         found = []
         for entry in os.listdir("/proc"):
@@ -317,6 +320,9 @@ def sweep(worker: str | None = None, grace: float = KILL_GRACE) -> list[int]:
                     found.append((int(entry), stat[2]))
         if not found or time.monotonic() > deadline:
             return killed
+        if time.monotonic() < waited_until:
+            time.sleep(0.05)
+            continue
         for pid, pgid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
