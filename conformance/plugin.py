@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import baseline, known_failures, report
+from .harness import baseline, known_failures, report, startup
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -42,6 +42,7 @@ TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
 WORKER_TOOLCHAINS = "lto_conformance_toolchains"
 WORKER_HOST = "lto_conformance_host"
 WORKER_LABELS = "lto_conformance_labels"
+SPACE_CHECKED = pytest.StashKey[bool]()
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
 KNOWN_ENTRY = pytest.StashKey[known_failures.KnownFailure]()
 
@@ -113,10 +114,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
     if not _wants_conformance(config):
         return
-    scratch = cache_root(config) / "scratch"
-    scratch.mkdir(exist_ok=True)
-    os.environ[SCRATCH_ENV] = str(scratch)
     try:
+        scratch = cache_root(config) / "scratch"
+        scratch.mkdir(exist_ok=True)
+        os.environ[SCRATCH_ENV] = str(scratch)
+        if config.getoption("lto_report") and not hasattr(config, "workerinput"):
+            startup.check_report_dir(config.getoption("lto_report"))
         _set_probe_timeout(config.getoption("probe_timeout"))
         toolchains = toolchains_here(config)
         _check_kernel_options(config)
@@ -226,14 +229,59 @@ def cache_root(config: pytest.Config) -> Path:
     """--lto-cache, else $LTO_CONFORMANCE_CACHE, else pytest's own cache (cleared by --cache-clear)."""
     chosen = config.getoption("lto_cache") or os.environ.get("LTO_CONFORMANCE_CACHE")
     if chosen:
-        path = Path(chosen).expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        shown = f"--lto-cache {chosen}" if config.getoption("lto_cache") else f"$LTO_CONFORMANCE_CACHE {chosen}"
+        return startup.prepare_cache(Path(chosen).expanduser().resolve(), shown)
     if getattr(config, "cache", None) is not None:
         return Path(config.cache.mkdir("lto-conformance"))
     fallback = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lto-conformance"
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback
+
+
+def _cache_label(config: pytest.Config, root: Path) -> str:
+    if config.getoption("lto_cache"):
+        return f"--lto-cache {config.getoption('lto_cache')}"
+    if os.environ.get("LTO_CONFORMANCE_CACHE"):
+        return f"$LTO_CONFORMANCE_CACHE {root}"
+    return f"the cache {root} (choose another with --lto-cache)"
+
+
+def _check_cache_space(config: pytest.Config, nodeids: list[str]) -> None:
+    """Enough room in the cache for what the selected tests will write, said before any runs."""
+    from .harness import kernel_source
+
+    if not _wants_conformance(config) or config.option.collectonly or config.stash.get(SPACE_CHECKED, False):
+        return
+    config.stash[SPACE_CHECKED] = True
+    params = [n.split("[", 1)[1] for n in nodeids if "::test_kernel_b" in n and "[" in n]
+    tree: Path | None = None
+    root = cache_root(config)
+    if params:
+        given = config.getoption("kernel_src")
+        candidate = Path(given).expanduser() if given else kernel_source.default_tarball()
+        if candidate is not None and kernel_source.is_tarball(candidate):
+            tree = None if kernel_source.unpack_target(candidate, root).is_dir() else candidate
+    need = startup.cache_need(
+        toolchains=max(1, len(config.stash.get(TOOLCHAINS, []))),
+        kernel_params=params,
+        tree_to_unpack=tree,
+        kernel_config=config.getoption("kernel_config"),
+    )
+    try:
+        startup.check_cache_space(root, _cache_label(config, root), need)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and session.items:
+        _check_cache_space(session.config, [item.nodeid for item in session.items])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """pytest-xdist: the controller sees the selection only as each worker's collected ids."""
+    _check_cache_space(node.config, list(ids))
 
 
 def _property_of(function_name: str) -> str:
