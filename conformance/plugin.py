@@ -137,6 +137,7 @@ def pytest_configure(config: pytest.Config) -> None:
     listed = config.getoption("known_failures")
     try:
         config.stash[KNOWN] = known_failures.load(Path(listed), set(load_all())) if listed else []
+        _check_baseline(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     _check_baseline_map(config, labels)
@@ -154,6 +155,19 @@ def _set_probe_timeout(value: str | None) -> None:
     if seconds <= 0:
         raise UsageError(f"--probe-timeout {value!r}: give a positive number of seconds")
     os.environ[PROBE_TIMEOUT_ENV] = str(seconds)
+
+
+def _check_baseline(config: pytest.Config) -> None:
+    """--baseline must be a results.json this suite can read, found before the run, not after it."""
+    path = config.getoption("baseline")
+    if not path or hasattr(config, "workerinput"):
+        return
+    try:
+        report.load(Path(path))
+    except report.ResultsError as exc:
+        raise UsageError(f"--baseline {exc}") from None
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise UsageError(f"--baseline {path}: not an lto-conformance results.json ({exc})") from None
 
 
 def _check_baseline_map(config: pytest.Config, labels: list[str]) -> None:

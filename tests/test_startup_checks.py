@@ -33,7 +33,11 @@ def inputs(tmp_path: Path) -> dict[str, str]:
     a_file.write_text("not a folder\n")
     passwd = tmp_path / "passwd"
     passwd.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    baselines = {"empty": "{}", "garbage": "garbage{", "schema99": '{"schema": 99, "tests": []}'}
+    for name, text in baselines.items():
+        (tmp_path / f"{name}.json").write_text(text)
     return {
+        **{name: str(tmp_path / f"{name}.json") for name in baselines},
         "file": str(a_file),
         "under-file": str(a_file / "sub"),
         "passwd": str(passwd),
@@ -53,8 +57,21 @@ def inputs(tmp_path: Path) -> dict[str, str]:
         (["--lto-cache", "{under-file}"], "ERROR: --lto-cache {under-file}: cannot create the cache folder"),
         (["--kernel-config", "{passwd}"], "ERROR: --kernel-config {passwd}: not a kernel config (no CONFIG_"),
         (["--kernel-src", "{truncated}"], "ERROR: --kernel-src {truncated}: damaged or truncated tarball (xz: "),
+        (["--baseline", "{empty}"], "ERROR: --baseline {empty}: not an lto-conformance results.json"),
+        (["--baseline", "{garbage}"], "ERROR: --baseline {garbage}: cannot read results: Expecting value"),
+        (["--baseline", "{schema99}"], "ERROR: --baseline {schema99}: results schema 99 is newer than this"),
     ],
-    ids=["report-is-a-file", "report-uncreatable", "cache-is-a-file", "cache-uncreatable", "config", "tarball"],
+    ids=[
+        "report-is-a-file",
+        "report-uncreatable",
+        "cache-is-a-file",
+        "cache-uncreatable",
+        "config",
+        "tarball",
+        "baseline-empty",
+        "baseline-garbage",
+        "baseline-schema",
+    ],
 )
 def test_a_bad_place_is_one_usage_error(args, message, inputs, tmp_path):
     if "{truncated}" in args and not inputs["truncated"]:
