@@ -95,8 +95,10 @@ def tree_files() -> set[str]:
 
 
 def start_run(
-    phase: str, tmp_path: Path, marker: str, *extra: str, measure_rss: bool = False
-) -> tuple[subprocess.Popen, Path]:
+    phase: str, tmp_path: Path, marker: str, *extra: str, measure_rss: bool = False, may_miss: bool = False
+) -> tuple[subprocess.Popen, Path] | None:
+    """The run, once its fake tool hangs in ``phase``; with ``may_miss``, None if the run ended before."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     started = tmp_path / "started"
     user_tmp = tmp_path / "user-tmp"
     user_tmp.mkdir()
@@ -125,6 +127,8 @@ def start_run(
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while not started.exists():
+        if may_miss and proc.poll() is not None:
+            return None
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the run never reached the {phase} phase:\n{(tmp_path / 'run.log').read_text()[-3000:]}")
@@ -192,10 +196,21 @@ def test_a_signal_leaves_nothing_running(phase: str, signum: int, marker: str, t
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_a_pytest_timeout_leaves_nothing_running(phase: str, marker: str, tmp_path: Path) -> None:
     before = tree_files()
-    proc, user_tmp = start_run(phase, tmp_path, marker, "--timeout", "15")
-    proc.wait(timeout=90)  # the timeout fails the test; the run then ends by itself
-    log = finish(proc, marker, tmp_path, user_tmp, before)
+    proc, user_tmp, workdir = start_timed_run(phase, tmp_path, marker)
+    log = finish(proc, marker, workdir, user_tmp, before)
     assert proc.returncode == 1 and "Timeout" in log, log[-3000:]
+
+
+def start_timed_run(phase: str, tmp_path: Path, marker: str, *extra: str) -> tuple[subprocess.Popen, Path, Path]:
+    """A --timeout that expires in the phase: on a loaded machine reaching it may take longer, so grow it."""
+    for seconds in (15, 45, 120):
+        workdir = tmp_path / f"timeout-{seconds}"
+        started = start_run(phase, workdir, marker, "--timeout", str(seconds), *extra, may_miss=True)
+        if started is not None:
+            proc, user_tmp = started
+            proc.wait(timeout=seconds + 90)  # the timeout fails the test; the run then ends by itself
+            return proc, user_tmp, workdir
+    pytest.fail(f"the {phase} phase was never reached within 120 s")
 
 
 def test_sigterm_to_the_xdist_controller_stops_every_worker(marker: str, tmp_path: Path) -> None:
@@ -208,7 +223,6 @@ def test_sigterm_to_the_xdist_controller_stops_every_worker(marker: str, tmp_pat
 def test_the_thread_timeout_method_kills_the_steps_before_os_exit(marker: str, tmp_path: Path) -> None:
     """pytest-timeout's thread method ends the process with os._exit: no handler or finally runs."""
     before = tree_files()
-    proc, user_tmp = start_run("link", tmp_path, marker, "--timeout", "15", "--timeout-method", "thread")
-    proc.wait(timeout=90)
-    log = finish(proc, marker, tmp_path, user_tmp, before)
+    proc, user_tmp, workdir = start_timed_run("link", tmp_path, marker, "--timeout-method", "thread")
+    log = finish(proc, marker, workdir, user_tmp, before)
     assert proc.returncode == 1 and "Timeout" in log, log[-3000:]
