@@ -285,9 +285,11 @@ def unpack_tarball(tarball: Path, cache: Path, *, on_progress: Progress | None =
             if _tree_in(tmp) is None:
                 raise UsageError(f"--kernel-src {tarball}: the tarball holds no Linux kernel tree")
             os.rename(tmp, final)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        except Exception:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        # An interrupt (Ctrl-C, SIGTERM, a pytest-timeout) leaves tmp to the next unpack of this
+        # tarball, which removes it under the lock: removing 1.7 GB here held the run up a minute.
         tree = _tree_in(final)
         assert tree is not None
         return KernelSource(tree, identity, str(tarball), unpack_seconds=max(step.seconds, 1e-6))
