@@ -15,11 +15,12 @@ import pickle
 import platform
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from .harness import baseline, known_failures, report, startup
+from .harness import baseline, known_failures, profile, report, startup
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -109,6 +110,7 @@ def _specs(config: pytest.Config) -> list[ToolchainSpec]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    profile.event("process", started=profile.process_started())
     config.stash[TOOLCHAINS] = []
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
@@ -121,7 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("lto_report") and not hasattr(config, "workerinput"):
             startup.check_report_dir(config.getoption("lto_report"))
         _set_probe_timeout(config.getoption("probe_timeout"))
+        resolving = time.monotonic()
         toolchains = toolchains_here(config)
+        profile.event("resolved", seconds=time.monotonic() - resolving)
         _check_kernel_options(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -142,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     _check_baseline_map(config, labels)
     load_all()
+    profile.event("configured")
 
 
 def _set_probe_timeout(value: str | None) -> None:
@@ -388,6 +393,20 @@ def _kernel_groups_together(items: list[pytest.Item]) -> None:
 def _group(item: pytest.Item) -> str:
     mark = item.get_closest_marker("xdist_group")
     return str(mark.args[0]) if mark and mark.args else ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """With $LTO_CONFORMANCE_PROFILE: each test's start and end, for scripts/bench.py --profile."""
+    if not profile.enabled():
+        return (yield)
+    started = time.time()
+    try:
+        return (yield)
+    finally:
+        function = getattr(item, "function", None)
+        name = _property_of(function.__name__) if function else item.name
+        profile.event("test", nodeid=item.nodeid, property=name, start=started, end=time.time())
 
 
 @pytest.hookimpl(wrapper=True)

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .cases import Case
-from .process import DEFAULT_TIMEOUT, SCRATCH_ENV, Step, run
+from .process import DEFAULT_TIMEOUT, SCRATCH_ENV, Step, low_on_space, run
 from .toolchain import Tool, Toolchain
 
 BUILD_PLACEHOLDER = "@BUILD@"
@@ -56,27 +56,6 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
             st = path.stat()
             out[str(path.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
     return out
-
-
-def low_on_space(paths: Iterable[Path | None]) -> str | None:
-    """A filesystem the step wrote to is (nearly) full: its failure may be the disk's, not the tool's.
-
-    Tools do not always say so: with a full TMPDIR, GNU ld reports only
-    "could not close arguments file". Nearly full means less than 1 % of the
-    filesystem (at least 8 MiB, at most 256 MiB) or under 100 inodes free.
-    """
-    for path in paths:
-        if path is None:
-            continue
-        try:
-            st = os.statvfs(path)
-        except OSError:
-            continue
-        free, size = st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
-        floor = max(8 << 20, min(256 << 20, size // 100))
-        if free < floor or (st.f_files and st.f_favail < 100):
-            return f"{path} has {free >> 20} MiB free"
-    return None
 
 
 def written_by(args: Sequence[str]) -> list[str]:
@@ -137,7 +116,8 @@ class StepCache:
         if self.root is None or step.environment_failure is not None:
             return False
         scratch_env = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
-        if not step.ok and low_on_space([self.root, folder, Path(scratch_env) if scratch_env else None]):
+        short = low_on_space([self.root, folder, Path(scratch_env) if scratch_env else None]) if not step.ok else None
+        if short:
             return False
         final = self.root / "steps" / key[:2] / key
         if final.exists():

@@ -31,9 +31,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import profile
 
 DEFAULT_TIMEOUT = 120.0
 # Where children put their temporaries (TMPDIR) unless a caller sets TMPDIR itself:
@@ -152,6 +154,27 @@ class Step:
             why += f" ({cause}: the environment, not the toolchain; not cached)"
         tail = "\n".join(self.output.strip().splitlines()[-15:])
         return f"{self.shell()}\n  -> {why}\n{_indent(tail)}" if tail else f"{self.shell()}\n  -> {why}"
+
+
+def low_on_space(paths: Iterable[Path | None]) -> str | None:
+    """A filesystem the step wrote to is (nearly) full: its failure may be the disk's, not the tool's.
+
+    Tools do not always say so: with a full TMPDIR, GNU ld reports only
+    "could not close arguments file". Nearly full means less than 1 % of the
+    filesystem (at least 8 MiB, at most 256 MiB) or under 100 inodes free.
+    """
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        free, size = st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+        floor = max(8 << 20, min(256 << 20, size // 100))
+        if free < floor or (st.f_files and st.f_favail < 100):
+            return f"{path} has {free >> 20} MiB free"
+    return None
 
 
 def output_kind(name: str) -> str:
@@ -415,7 +438,8 @@ def run(
             sink.seek(0)
             data = sink.read()
     seconds = time.monotonic() - started
-    return Step(
+    profile.event("run", tool=Path(argv[0]).name, seconds=seconds)
+    step = Step(
         argv=argv,
         cwd=cwd,
         returncode=proc.returncode,
@@ -425,6 +449,7 @@ def run(
         env=extra,
         timed_out=timed_out.is_set(),
     )
+    return step
 
 
 def _communicate(proc: subprocess.Popen, stdin_data: bytes | None, on_line, sink) -> bytes:
