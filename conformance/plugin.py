@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import baseline, known_failures, profile, report, startup
+from .harness import baseline, known_failures, profile, report, resolution_cache, startup
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -219,7 +219,8 @@ def toolchains_here(config: pytest.Config) -> list[Toolchain]:
     shipped = workerinput.get(WORKER_TOOLCHAINS)
     if shipped is not None and workerinput.get(WORKER_HOST) == host_identity():
         return pickle.loads(shipped)
-    toolchains = [resolve(spec) for spec in _specs(config)]
+    root = cache_root(config)
+    toolchains = [resolution_cache.resolve_cached(spec, root, resolve, CASES_ROOT) for spec in _specs(config)]
     expected = workerinput.get(WORKER_LABELS)
     labels = [t.label for t in toolchains]
     if expected is not None and labels != expected:

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import verdict_cache
 from .cases import Case
 from .process import DEFAULT_TIMEOUT, SCRATCH_ENV, Step, low_on_space, run
 from .toolchain import Tool, Toolchain
@@ -118,6 +119,7 @@ class StepCache:
         scratch_env = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
         short = low_on_space([self.root, folder, Path(scratch_env) if scratch_env else None]) if not step.ok else None
         if short:
+            verdict_cache.saw_machine(short)  # nor is a verdict reached on it
             return False
         final = self.root / "steps" / key[:2] / key
         if final.exists():

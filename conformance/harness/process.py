@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import profile
+from . import profile, verdict_cache
 
 DEFAULT_TIMEOUT = 120.0
 # Where children put their temporaries (TMPDIR) unless a caller sets TMPDIR itself:
@@ -395,6 +395,7 @@ def run(
             os.close(report_read)
             os.close(report_write)
             return Step(argv, cwd, 127, f"{argv[0]}: {exc.strerror}", 0.0, 0, extra)
+        verdict_cache.saw_program(argv[0], extra.get("PATH", os.environ.get("PATH")))
         os.close(report_write)
         pgid = proc.pid  # start_new_session: the leader's pid names the group
         with _live_lock:
@@ -449,6 +450,12 @@ def run(
         env=extra,
         timed_out=timed_out.is_set(),
     )
+    cause = step.environment_failure
+    if cause is None and not step.ok:
+        scratch = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
+        cause = low_on_space([cwd, Path(scratch) if scratch else None])
+    if cause is not None:
+        verdict_cache.saw_machine(f"{Path(argv[0]).name}: {cause}")
     return step
 
 

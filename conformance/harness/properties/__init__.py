@@ -24,6 +24,7 @@ from ..errors import CaseError, InfrastructureError
 from ..schema import Field, Spec, expectations
 from ..toolchain import Toolchain
 from ..verdict import ERROR, FAIL, PASS, SKIP, Blocker, Findings, Verdict
+from ..verdict_cache import VerdictCache, watching
 
 CheckFunction = Callable[["Context", Case, Findings], str]
 
@@ -39,6 +40,8 @@ class Property:
     expect_schema: Mapping[str, Field]
     requires: tuple[str, ...] = ()
     needs: Mapping[str, Any] = field(default_factory=dict)
+    # False where a verdict depends on more than the verdict cache's key covers (a kernel tree).
+    cache_verdicts: bool = True
 
     def cases(self, root: Path) -> list[Case]:
         return load_cases(root, self.name, self.expect_schema, self.needs)
@@ -53,11 +56,14 @@ def register(
     schema: Mapping[str, Field | Spec | type],
     requires: tuple[str, ...] = (),
     needs: Mapping[str, Any] | None = None,
+    cache_verdicts: bool = True,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register a property: ``schema`` maps expectation keys to a Field, a Spec or a plain type."""
 
     def wrap(function: CheckFunction) -> CheckFunction:
-        REGISTRY[name] = Property(name, summary, function, expectations(schema), requires, dict(needs or {}))
+        REGISTRY[name] = Property(
+            name, summary, function, expectations(schema), requires, dict(needs or {}), cache_verdicts
+        )
         return function
 
     return wrap
@@ -117,13 +123,35 @@ def prerequisite_failure(ctx: Context, name: str, case_name: str | None = None) 
 
 
 def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
-    """Check one case of one property for ctx's toolchain."""
+    """Check one case of one property for ctx's toolchain, or read the verdict back from the cache."""
     prop = REGISTRY[name]
-    verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
     unmet = _applies(ctx, case)
     if unmet:
+        verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
         verdict.outcome, verdict.reason = SKIP, f"case does not apply: {unmet}"
         return verdict
+    root = getattr(ctx.cache, "root", None) if prop.cache_verdicts else None
+    if root is None:
+        return _evaluate(ctx, prop, case)
+    verdicts = VerdictCache(root)
+    key = verdicts.key(name, case.path_for_humans, _context_parts(ctx), ctx.cases_root)
+    kept = verdicts.load(key)
+    if kept is not None:
+        return kept
+    with watching() as observation:
+        verdict = _evaluate(ctx, prop, case)
+    verdicts.store(key, verdict, observation, ctx.workspace)
+    return verdict
+
+
+def _context_parts(ctx: Context) -> list[str]:
+    """What of the context a verdict depends on: the whole toolchain (every tool's identity) and the options."""
+    return [repr(ctx.toolchain), repr((ctx.kernel_src, ctx.kernel_config, ctx.skew_cc))]
+
+
+def _evaluate(ctx: Context, prop: Property, case: Case) -> Verdict:
+    name = prop.name
+    verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
     for required in prop.requires:
         failed = prerequisite_failure(ctx, required, case.name)
         if failed is not None:

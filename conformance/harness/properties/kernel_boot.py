@@ -19,7 +19,13 @@ from . import Context, Skip, register
 from .kernel_build import FOUND_INDENT, SCHEMA, case_mode, kernel_build_for
 
 
-@register("kernel-boot", "that kernel boots in QEMU to a userspace marker", SCHEMA, requires=("kernel-build",))
+@register(
+    "kernel-boot",
+    "that kernel boots in QEMU to a userspace marker",
+    SCHEMA,
+    requires=("kernel-build",),
+    cache_verdicts=False,
+)
 def kernel_boot(ctx: Context, case: Case, findings: Findings) -> str:
     mode = case_mode(case)
     request, build = kernel_build_for(ctx, mode)

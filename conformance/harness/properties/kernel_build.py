@@ -92,7 +92,9 @@ def resumed_note(build: KernelBuild) -> str:
     )
 
 
-@register("kernel-build", "a real kernel LTO build: LTO option kept, LTO proven in output", SCHEMA)
+@register(
+    "kernel-build", "a real kernel LTO build: LTO option kept, LTO proven in output", SCHEMA, cache_verdicts=False
+)
 def kernel_build(ctx: Context, case: Case, findings: Findings) -> str:
     mode = case_mode(case)
     request, build = kernel_build_for(ctx, mode)
