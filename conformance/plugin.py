@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import baseline, known_failures, profile, report, resolution_cache, startup
+from .harness import baseline, known_failures, profile, report, resolution_cache, schedule, startup
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -372,7 +372,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if expired is not None:
             item.user_properties.append(("known_failure", f"expired {expired.expires}: {expired.describe()}"))
 
+    if hasattr(config, "workerinput"):
+        _longest_first(items, schedule.history(cache_root(config)))
     _kernel_groups_together(items)
+
+
+def _schedule_key(item: pytest.Item) -> str | None:
+    """``property/case`` of a conformance test: what its expected duration is known by."""
+    callspec = getattr(item, "callspec", None)
+    function = getattr(item, "function", None)
+    case = callspec.params.get("case") if callspec else None
+    if function is None or case is None or "toolchain" not in callspec.params:
+        return None
+    return f"{_property_of(function.__name__)}/{case.name}"
+
+
+def _longest_first(items: list[pytest.Item], seen: dict[str, float]) -> None:
+    """Under xdist, the conformance tests in their own slots, longest expected first (see schedule)."""
+    slots = [i for i, item in enumerate(items) if _schedule_key(item) is not None]
+    keys = [str(_schedule_key(items[i])) for i in slots]
+    ordered = [items[slots[j]] for j in schedule.longest_first(keys, seen)]
+    for i, item in zip(slots, ordered, strict=True):
+        items[i] = item
 
 
 def _kernel_groups_together(items: list[pytest.Item]) -> None:
@@ -555,12 +576,18 @@ class ResultCollector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: list[dict] = []
+        # property/case -> seconds of setup, call and teardown, for the next run's order (schedule).
+        self.durations: dict[str, float] = {}
         self.written: list[Path] = []
         self._diff: baseline.Diff | None = None
         self._compared = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.entries.append(report_entry(report))
+        props = dict(report.user_properties)
+        if "property" in props and "case" in props:
+            key = f"{props['property']}/{str(props['case']).rsplit('/', 1)[-1]}"
+            self.durations[key] = self.durations.get(key, 0.0) + report.duration
 
     def _results(self) -> dict:
         return report.collate(self.entries, self.config.stash.get(TOOLCHAINS, []))
@@ -575,6 +602,8 @@ class ResultCollector:
         return self._diff
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.durations and self.config.stash.get(TOOLCHAINS, []):
+            schedule.remember(cache_root(self.config), self.durations.items())
         target = self.config.getoption("lto_report")
         if target:
             results = self._results()

@@ -73,12 +73,21 @@ class StepCache:
 
     root: Path | None
 
-    def key(self, tool: Tool, argv: Sequence[str], folder: Path, inputs: Iterable[str], env: Mapping[str, str]) -> str:
+    def key(
+        self,
+        tool: Tool,
+        argv: Sequence[str],
+        folder: Path,
+        inputs: Iterable[str],
+        env: Mapping[str, str],
+        *,
+        rss: bool = False,
+    ) -> str:
         def norm(text: str) -> str:
             return text.replace(str(folder), BUILD_PLACEHOLDER)
 
         h = hashlib.sha256()
-        parts = [CACHE_FORMAT, tool.identity, *map(norm, argv), "--env--"]
+        parts = [CACHE_FORMAT, *(["--rss--"] if rss else []), tool.identity, *map(norm, argv), "--env--"]
         parts += [f"{k}={norm(v)}" for k, v in sorted(env.items())]
         parts.append("--inputs--")
         for name in sorted(set(inputs)):
@@ -163,6 +172,9 @@ class Builder:
     cache: StepCache
     steps: list[Step] = field(default_factory=list)
     timeout: float = DEFAULT_TIMEOUT
+    # Peak RSS costs a shim process per step (about 20 ms, more than a small compile):
+    # measured only where a figure is read (cost), and part of the key where it is.
+    measure_rss: bool = False
 
     def step(
         self,
@@ -183,11 +195,12 @@ class Builder:
         env = {**dict(tool.env), **(env or {})}
         inputs = list(inputs)
         cacheable = cacheable and all((self.folder / name).is_file() for name in inputs)
-        key = self.cache.key(tool, argv, self.folder, inputs, env) if cacheable else ""
+        key = self.cache.key(tool, argv, self.folder, inputs, env, rss=self.measure_rss) if cacheable else ""
         result = self.cache.load(key, self.folder) if cacheable else None
         if result is None:
             before = _snapshot(self.folder)
-            result = _check_outputs(run(argv, cwd=self.folder, env=env, timeout=timeout or self.timeout), args)
+            ran = run(argv, cwd=self.folder, env=env, timeout=timeout or self.timeout, measure_rss=self.measure_rss)
+            result = _check_outputs(ran, args)
             after = _snapshot(self.folder)
             produced = [name for name, stamp in after.items() if before.get(name) != stamp]
             if cacheable:
@@ -272,12 +285,14 @@ def build_case(
     cacheable: bool = True,
     tag: str = "",
     timeout: float = DEFAULT_TIMEOUT,
+    measure_rss: bool = False,
 ) -> CaseBuild:
     """Compile each source, archive if asked, link; stop at the first failure.
 
     ``variant`` is ``lto`` (the case's LTO flags at compile and link) or
     ``control`` (the same build without them), so every property can compare.
-    ``timeout`` bounds every step (generated probes can blow LTO up).
+    ``timeout`` bounds every step (generated probes can blow LTO up);
+    ``measure_rss`` records each step's peak RSS (a figure only cost reads).
     """
     lto = variant == "lto"
     suffix = f"-{tag}" if tag else ""
@@ -285,7 +300,7 @@ def build_case(
     if folder.exists():
         shutil.rmtree(folder)
     stage_case(case, folder)
-    builder = Builder(folder, cache, timeout=timeout)
+    builder = Builder(folder, cache, timeout=timeout, measure_rss=measure_rss)
     lto_flags = case.lto_flags_for(toolchain.family) if lto else ()
     objects: dict[str, str] = {}
     base_inputs = case_inputs(case)

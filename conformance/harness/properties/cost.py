@@ -88,8 +88,8 @@ def _generated_case(ctx: Context, case: Case) -> Case:
 def cost(ctx: Context, case: Case, findings: Findings) -> str:
     generated = _generated_case(ctx, case)
     timeout = float(case.expect["timeout_seconds"])
-    lto = build(ctx, generated, "lto", timeout=timeout)
-    control = build(ctx, generated, "control", timeout=timeout)
+    lto = build(ctx, generated, "lto", timeout=timeout, measure_rss=True)
+    control = build(ctx, generated, "control", timeout=timeout, measure_rss=True)
     reproducer = lto.reproducer(str(generated.directory))
     for name, result in (("lto", lto), ("control", control)):
         if result.failed is not None:

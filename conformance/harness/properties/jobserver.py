@@ -44,7 +44,7 @@ def _make_tool() -> Tool:
     found = shutil.which("make")
     if not found:
         raise Skip("no make on PATH: the jobserver probe needs GNU make")
-    version = run([found, "--version"], cwd=Path.cwd(), timeout=10)
+    version = run([found, "--version"], cwd=Path.cwd(), timeout=10, measure_rss=False)
     if not version.output.startswith("GNU Make"):
         raise Skip(f"{found} is not GNU make ({version.output.strip().splitlines()[:1]})")
     return Tool((found,), Path(found), tool_identity(Path(found), version.output))

@@ -48,7 +48,7 @@ def _binutils_tool(name: str) -> Tool:
     if not found:
         raise Skip(f"no {name} on PATH")
     path = Path(found)
-    version = run([found, "--version"], cwd=Path.cwd(), timeout=10)
+    version = run([found, "--version"], cwd=Path.cwd(), timeout=10, measure_rss=False)
     if not version.output.startswith(f"GNU {name}"):
         raise Skip(f"{found} is not GNU binutils {name} ({version.output.splitlines()[:1]})")
     plugins = plugins_in_directory_order(_plugin_dir(path))
