@@ -199,6 +199,25 @@ def pytest_configure_node(node) -> None:
     node.workerinput[WORKER_LABELS] = [t.label for t in toolchains]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if profile.enabled():
+        import resource
+
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        profile.event("finished", cpu=own.ru_utime + own.ru_stime)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``-n N`` (``--dist load``): deal the longest-first order round robin (see xdist_schedule)."""
+    if config.getoption("dist", "load") != "load" or not config.stash.get(TOOLCHAINS, []):
+        return None
+    from .xdist_schedule import LongestFirstScheduling
+
+    return LongestFirstScheduling(config, log)
+
+
 def host_identity() -> str:
     """This machine, as a worker compares it with the controller's (--tx ssh=HOST runs elsewhere)."""
     try:

@@ -104,3 +104,30 @@ def test_a_kept_toolchain_is_resolved_again_when_one_of_its_programs_changes(tmp
     cc.write_text(cc.read_text() + "\n# rebuilt\n")
     resolution_cache.resolve_cached(spec, tmp_path / "cache", counting, fakes.CASES_ROOT)
     assert len(calls) == 2, "a changed driver must be resolved again"
+
+
+def test_files_a_verdict_names_are_kept_with_it(tmp_path):
+    """A console log in the run's build folder outlives the folder: the kept verdict names its copy."""
+
+    @register("cache-files", "names a log", {})
+    def check(ctx, case, findings):
+        log = ctx.workspace / "build" / "console.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("booted\n")
+        findings.info["console_log"] = str(log)
+        findings.info["missing_tmpdir"] = str(ctx.workspace / "no-such-dir")
+        return ""
+
+    try:
+        case = Case("cache-files", "c", tmp_path, "why", ("a.c",))
+        toolchain = _toolchain()
+        first = Context(toolchain, tmp_path / "ws1", StepCache(tmp_path / "cache"), tmp_path)  # type: ignore[arg-type]
+        (tmp_path / "ws1").mkdir()
+        evaluate(first, "cache-files", case)
+        second = Context(toolchain, tmp_path / "ws2", StepCache(tmp_path / "cache"), tmp_path)  # type: ignore[arg-type]
+        kept = evaluate(second, "cache-files", case)
+        log = Path(kept.info["console_log"])
+        assert log.is_relative_to(tmp_path / "cache" / "verdicts") and log.read_text() == "booted\n"
+        assert not Path(kept.info["missing_tmpdir"]).exists()
+    finally:
+        REGISTRY.pop("cache-files", None)

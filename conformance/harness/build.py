@@ -51,11 +51,19 @@ def _file_digest(path: Path) -> str:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    out = {}
-    for path in folder.rglob("*"):
-        if path.is_file():
-            st = path.stat()
-            out[str(path.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
+    """Every file under ``folder`` by relative path, with its mtime and size (what a step changed)."""
+    out: dict[str, tuple[int, int]] = {}
+    pending = [("", str(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((name + "/", entry.path))
+                elif entry.is_file():
+                    st = entry.stat()
+                    out[name] = (st.st_mtime_ns, st.st_size)
     return out
 
 

@@ -7,12 +7,15 @@ in them. Answers are plain Python values so checks and reports stay simple.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_ST_INFO_BIND, ENUM_ST_INFO_TYPE, ENUM_ST_SHNDX
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
@@ -67,9 +70,20 @@ def is_elf(path: Path) -> bool:
         return handle.read(4) == b"\x7fELF"
 
 
+def _identity(path: Path) -> tuple[str, int, int, int]:
+    """A file as the memo knows it: rewritten or replaced, it is another file."""
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def section_names(path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        return [s.name for s in ELFFile(handle).iter_sections()]
+    return list(_section_names(_identity(path)))
+
+
+@lru_cache(maxsize=2048)
+def _section_names(identity: tuple[str, int, int, int]) -> tuple[str, ...]:
+    with open(identity[0], "rb") as handle:
+        return tuple(s.name for s in ELFFile(handle).iter_sections())
 
 
 def ir_kind(path: Path) -> IRKind:
@@ -87,43 +101,71 @@ def ir_kind(path: Path) -> IRKind:
         return IRKind.NOT_AN_OBJECT
     try:
         names = section_names(path)
-        symbols = {s.name for s in symbols_of(path)}
+        if ".llvm.lto" in names:
+            return IRKind.LLVM_FAT
+        if not any(n.startswith(GCC_LTO_PREFIX) for n in names):
+            return IRKind.NONE
+        slim = any(s.name == GCC_SLIM_MARKER for s in symbols_of(path))
     except ELFError:
         return IRKind.NOT_AN_OBJECT
-    if ".llvm.lto" in names:
-        return IRKind.LLVM_FAT
-    if any(n.startswith(GCC_LTO_PREFIX) for n in names):
-        return IRKind.GCC_SLIM if GCC_SLIM_MARKER in symbols else IRKind.GCC_FAT
-    return IRKind.NONE
+    return IRKind.GCC_SLIM if slim else IRKind.GCC_FAT
 
 
 def symbols_of(path: Path) -> list[Symbol]:
-    """The ELF symbol table (``.symtab``, else ``.dynsym``); empty for bitcode."""
+    """The ELF symbol table (``.symtab``, else ``.dynsym``); empty for bitcode.
+
+    Read once per file: several properties ask about the same objects (the
+    build folders hard-link them from the step cache).
+    """
     if is_bitcode(path):
         return []
-    with path.open("rb") as handle:
+    return list(_symbols(_identity(path)))
+
+
+# Symbol table entries decoded as pyelftools names them (its enums), in bulk: pyelftools
+# locates the table and its string table, struct reads the fixed-size entries, which
+# is an order of magnitude faster than parsing each entry through construct.
+_BIND = {v: k for k, v in ENUM_ST_INFO_BIND.items() if isinstance(v, int)}
+_TYPE = {v: k for k, v in ENUM_ST_INFO_TYPE.items() if isinstance(v, int)}
+_SHNDX = {v: k for k, v in ENUM_ST_SHNDX.items() if isinstance(v, int)}
+
+
+@lru_cache(maxsize=2048)
+def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
+    with open(identity[0], "rb") as handle:
         elf = ELFFile(handle)
         table = elf.get_section_by_name(".symtab") or elf.get_section_by_name(".dynsym")
         if not isinstance(table, SymbolTableSection):
-            return []
+            return ()
+        names = [section.name for section in elf.iter_sections()]
+        strings = elf.get_section(table["sh_link"]).data()
+        data = table.data()
+        entry = table["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
+        order = "<" if elf.little_endian else ">"
         out = []
-        for sym in table.iter_symbols():
-            if not sym.name:
+        for offset in range(0, len(data) - entry + 1, entry):
+            if elf.elfclass == 64:
+                name_at, info, _, shndx, value, size = struct.unpack_from(order + "IBBHQQ", data, offset)
+            else:
+                name_at, value, size, info, _, shndx = struct.unpack_from(order + "IIIBBH", data, offset)
+            end = strings.find(b"\0", name_at)
+            name = strings[name_at : end if end >= 0 else None].decode("utf-8", errors="replace")
+            if not name:
                 continue
-            shndx = sym["st_shndx"]
-            section = elf.get_section(shndx).name if isinstance(shndx, int) else str(shndx)
+            index = None if shndx in _SHNDX else shndx
+            section = _SHNDX.get(shndx) or (names[shndx] if shndx < len(names) else f"SHN_{shndx:#x}")
             out.append(
                 Symbol(
-                    sym.name,
-                    sym["st_info"]["bind"],
-                    sym["st_info"]["type"],
+                    name,
+                    _BIND.get(info >> 4, info >> 4),
+                    _TYPE.get(info & 0xF, info & 0xF),
                     section,
-                    sym["st_value"],
-                    sym["st_size"],
-                    shndx if isinstance(shndx, int) else None,
+                    value,
+                    size,
+                    index,
                 )
             )
-        return out
+        return tuple(out)
 
 
 def symbols_by_base(path: Path) -> dict[str, list[Symbol]]:

@@ -439,7 +439,7 @@ def run(
             sink.seek(0)
             data = sink.read()
     seconds = time.monotonic() - started
-    profile.event("run", tool=Path(argv[0]).name, seconds=seconds)
+    profile.event("run", tool=Path(argv[0]).name, seconds=seconds, cpu=usage.ru_utime + usage.ru_stime)
     step = Step(
         argv=argv,
         cwd=cwd,

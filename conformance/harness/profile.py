@@ -51,15 +51,16 @@ def event(kind: str, **fields: Any) -> None:
 
 
 def process_started() -> float:
-    """When this process was started (epoch seconds), interpreter start-up included."""
+    """When this process was started (epoch seconds), interpreter start-up included.
+
+    From its start in clock ticks since boot and the uptime now: the boot
+    time of /proc/stat is rounded to whole seconds, the uptime is not.
+    """
     try:
-        stat = Path("/proc/self/stat").read_text()
-        ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        boot = next(
-            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
-        )
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
         return time.time()
 
 
@@ -84,6 +85,8 @@ class Profile:
     tool_seconds: float
     tool_runs: int
     idle: dict[str, float] = field(default_factory=dict)
+    tool_cpu: float = 0.0
+    harness_cpu: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
@@ -99,6 +102,10 @@ class Profile:
                 "  toolchain resolution: "
                 + ", ".join(f"{who} {seconds:.2f} s" for who, seconds in self.resolution.items())
             )
+        out.append(
+            f"  CPU: tools {self.tool_cpu:.2f} s; harness (the pytest processes themselves) "
+            + ", ".join(f"{who} {seconds:.2f} s" for who, seconds in self.harness_cpu.items())
+        )
         out.append("  idle core-seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in self.idle.items()))
         out.append("  per property (tests, test seconds, of which in tools):")
         for name, cost in sorted(self.properties.items(), key=lambda kv: -kv[1].seconds):
@@ -128,7 +135,7 @@ def profile_report(folder: Path, *, started: float, ended: float, top: int = 8) 
     by_pid: dict[int, list[dict]] = defaultdict(list)
     for e in events:
         by_pid[e["pid"]].append(e)
-    startup, resolution = {}, {}
+    startup, resolution, harness_cpu = {}, {}, {}
     tests: list[dict] = [e for e in events if e["kind"] == "test"]
     test_pids = {e["pid"] for e in tests}
     for own in by_pid.values():
@@ -137,6 +144,9 @@ def profile_report(folder: Path, *, started: float, ended: float, top: int = 8) 
         process = next((e for e in own if e["kind"] == "process"), None)
         if configured and process:
             startup[who] = configured["t"] - process["started"]
+        finished = next((e for e in own if e["kind"] == "finished"), None)
+        if finished:
+            harness_cpu[who] = finished["cpu"]
         resolved = next((e for e in own if e["kind"] == "resolved"), None)
         if resolved:
             resolution[who] = resolved["seconds"]
@@ -170,6 +180,8 @@ def profile_report(folder: Path, *, started: float, ended: float, top: int = 8) 
         tool_seconds=sum(r["seconds"] for r in runs),
         tool_runs=len(runs),
         idle=idle,
+        tool_cpu=sum(r.get("cpu", 0.0) for r in runs),
+        harness_cpu=harness_cpu,
     )
 
 

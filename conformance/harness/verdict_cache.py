@@ -18,9 +18,11 @@ one of them replaced, and the entry is not used.
 
 What is never kept: a verdict reached while a command timed out, was killed
 or hit a full disk (the machine's doing), an ERROR or a SKIP from inside a
-check (qemu missing, no KVM: the machine, not the toolchain), a verdict
-that names files of this run's build folders (its reproducer would point at
-nothing next time), and verdicts of properties that read a kernel tree.
+check (qemu missing, no KVM: the machine, not the toolchain), and verdicts
+of properties that read a kernel tree. Files of this run's build folders
+that a verdict names (a console log, generated sources its reproducer
+enters; at most 4 MiB) are kept with it, and the kept verdict names the
+copies, so its reproducer still points at real files.
 ``LTO_CONFORMANCE_VERDICT_CACHE=0`` turns it off; a self-test compares
 the verdicts of runs with and without it.
 """
@@ -242,7 +244,7 @@ MAX_KEPT_BYTES = 4 << 20
 
 
 def _named_files(text: str, workspace: Path) -> list[Path] | None:
-    """The files and folders under ``workspace`` that ``text`` names; None if one is gone or too big."""
+    """The files and folders under ``workspace`` that ``text`` names and that exist; None if too big."""
     found = sorted(
         {Path(m) for m in re.findall(re.escape(str(workspace)) + _PATH_END, text)}, key=lambda p: len(p.parts)
     )
@@ -253,7 +255,7 @@ def _named_files(text: str, workspace: Path) -> list[Path] | None:
         if path == workspace or any(parent in kept for parent in path.parents):
             continue
         if not path.exists():
-            return None
+            continue  # named, not there (a TMPDIR that must not exist): the text is all there is to keep
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         size += sum(p.stat().st_size for p in files)
         if size > MAX_KEPT_BYTES:
