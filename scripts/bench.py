@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """Measure what the suite costs: cold and warm runs, -n 1 vs -n 2, raw tool time.
 
-The speed targets (cold <= 20 s, warm <= 3 s for one toolchain with -n 2)
-are checked here, not by timed tests. Raw tool time is the sum of the
-recorded durations of every step the cold run executed (each lands in the
-step cache exactly once), so harness overhead = wall time - tool time / workers.
+The speed targets are checked here, not by timed tests: for the fast suite
+of one toolchain, cold -n 2 at most 1.15 x raw/2 and at most 20 s, cold -n 1
+at most 1.1 x raw, warm -n 2 at most 1.2 s. Raw tool time is the sum of the
+durations of every external command the cold -n 1 run ran (compiles, links,
+inspections, program runs, boots; each cached step once), read from the
+run's profile events; the sum over the cached steps alone is shown beside
+it. This machine kind is noisy (the same run varies by 20 % or more), so
+each ratio compares a cold -n 2 run with the raw time of the cold -n 1 run
+of the same round, ``--rounds`` repeats the cold pair, and warm figures are
+the median of ``--warm-runs`` runs.
 
-    python scripts/bench.py [--toolchain gcc] [--toolchain clang-19] [-m "not kernel"]
+    python scripts/bench.py [--toolchain gcc] [--toolchain clang-19] [-m "not kernel"] [--rounds 3]
+    python scripts/bench.py --profile        # where the time goes: start-up, resolution, per property, idle
+    python scripts/bench.py --write-expected # refresh conformance/harness/expected_seconds.json
     python scripts/bench.py --image [--toolchain gcc] [--toolchain clang-19]
 
 ``--image`` measures kernel-image alone, one toolchain at a time: build and
@@ -24,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conformance.harness.profile import PROFILE_ENV, profile_report, tool_seconds
@@ -96,6 +106,36 @@ def bench_image(toolchains: list[str]) -> None:
         print(f"  targets: cold <= 15 s: {verdict[cold <= 15]}; warm <= 2 s: {verdict[warm <= 2]}\n")
 
 
+@dataclass
+class Round:
+    """One cold -n 1 and one cold -n 2 run, each on an empty cache, and the raw tool time of the first."""
+
+    cold1: float
+    cold2: float
+    raw: float
+    runs: int
+    cached: float
+    steps: int
+    tool_cpu: float
+
+
+def cold_round(common: list[str], tmp: Path, number: int, opts: argparse.Namespace) -> tuple[Round, Path, Path]:
+    one, two, events = tmp / f"n1-{number}", tmp / f"n2-{number}", tmp / f"events-{number}"
+    print(f"cold, -n 1 (round {number}):")
+    cold1 = run([*common, "-n", "1"], one, events / "cold-n1")[0]
+    print(f"cold, -n 2 (round {number}):")
+    cold2, *span = run([*common, "-n", "2"], two, events / "cold-n2")
+    if opts.profile:
+        print(f"\nprofile, cold -n 2 (round {number}):")
+        print("\n".join(profile_report(events / "cold-n2", started=span[0], ended=span[1]).lines()) + "\n")
+    if opts.write_expected:
+        write_expected(one / HISTORY)
+    raw, runs = tool_seconds(events / "cold-n1")
+    cached, steps = step_seconds(one)
+    tool_cpu = profile_report(events / "cold-n1", started=0.0, ended=0.0).tool_cpu
+    return Round(cold1, cold2, raw, runs, cached, steps, tool_cpu), two, events
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--toolchain", action="append", default=[])
@@ -109,40 +149,57 @@ def main() -> None:
         action="store_true",
         help=f"fold the cold -n 1 durations into {SHIPPED.relative_to(ROOT)} (the order of a first run)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="cold rounds (-n 1 then -n 2, each on an empty cache); medians shown"
+    )
+    parser.add_argument("--warm-runs", type=int, default=5, help="warm runs of each kind; the median is shown")
     opts = parser.parse_args()
     if opts.image:
         bench_image(opts.toolchain)
         return
     common = ["-m", opts.marker, *(f"--toolchain={t}" for t in opts.toolchain)]
     with tempfile.TemporaryDirectory(prefix="lto-bench-") as tmp:
-        one, two, events = Path(tmp) / "n1", Path(tmp) / "n2", Path(tmp) / "events"
-        print("cold, -n 1:")
-        cold1 = run([*common, "-n", "1"], one, events / "cold-n1")[0]
-        print("cold, -n 2:")
-        cold2, *cold2_span = run([*common, "-n", "2"], two, events / "cold-n2")
-        print("warm, -n 2:")
-        warm2, *warm2_span = run([*common, "-n", "2"], two, events / "warm-n2")
-        print("warm, no xdist:")
-        warm0 = run(common, two)[0]
-        cached, steps = step_seconds(one)
-        if opts.write_expected:
-            write_expected(one / HISTORY)
-        raw, runs = tool_seconds(events / "cold-n1")
-        if opts.profile:
-            for title, name, span in (("cold -n 2", "cold-n2", cold2_span), ("warm -n 2", "warm-n2", warm2_span)):
-                print(f"\nprofile, {title}:")
-                started, ended = span
-                print("\n".join(profile_report(events / name, started=started, ended=ended).lines()))
+        rounds = []
+        for number in range(1, opts.rounds + 1):
+            result, warm_cache, events = cold_round(common, Path(tmp), number, opts)
+            rounds.append(result)
+        warm2_runs, warm0_runs = [], []
+        for number in range(1, opts.warm_runs + 1):
+            print(f"warm, -n 2 ({number}):")
+            warm2, *span = run([*common, "-n", "2"], warm_cache, events / f"warm-n2-{number}")
+            warm2_runs.append(warm2)
+            if opts.profile and number == 1:
+                print("\nprofile, warm -n 2:")
+                print("\n".join(profile_report(events / "warm-n2-1", started=span[0], ended=span[1]).lines()) + "\n")
+        for number in range(1, opts.warm_runs + 1):
+            print(f"warm, no xdist ({number}):")
+            warm0_runs.append(run(common, warm_cache)[0])
+    cold1, cold2 = median(r.cold1 for r in rounds), median(r.cold2 for r in rounds)
+    raw = median(r.raw for r in rounds)
+    ratio2, ratio1 = median(r.cold2 / (r.raw / 2) for r in rounds), median(r.cold1 / r.raw for r in rounds)
+    warm2, warm0 = median(warm2_runs), median(warm0_runs)
+    last = rounds[-1]
     print(
-        f"\nraw tool time (cold -n 1): {raw:.2f} s in {runs} tool runs ({cached:.2f} s of it in {steps} cached steps)"
+        f"\nraw tool time (cold -n 1): {raw:.2f} s in {last.runs} tool runs "
+        f"({last.cached:.2f} s of it in {last.steps} cached steps)"
     )
     print(f"cold -n 1 {cold1:.2f} s | cold -n 2 {cold2:.2f} s | warm -n 2 {warm2:.2f} s | warm -n 0 {warm0:.2f} s")
-    print(f"cold -n 2 / (raw / 2) = {cold2 / (raw / 2):.2f} | cold -n 1 / raw = {cold1 / raw:.2f}")
+    print(
+        f"  (medians: {len(rounds)} cold round(s); {len(warm2_runs)} warm runs each, -n 2 from "
+        f"{min(warm2_runs):.2f} to {max(warm2_runs):.2f} s)"
+    )
+    print(f"cold -n 2 / (raw / 2) = {ratio2:.2f} | cold -n 1 / raw = {ratio1:.2f}  (each round against its own raw)")
+    cpu = median(r.tool_cpu for r in rounds)
+    print(
+        f"tool CPU (cold -n 1): {cpu:.2f} s; cold -n 2 / (tool CPU / 2) = "
+        f"{median(r.cold2 / (r.tool_cpu / 2) for r in rounds):.2f} (LTRANS jobs and kernel-image's two builds run "
+        "in parallel inside one test: their durations undercount the CPU they need)"
+    )
     verdict = {True: "ok", False: "MISSED"}
     print(
-        f"targets: cold -n 2 <= 1.15 x raw/2 ({1.15 * raw / 2:.1f} s): {verdict[cold2 <= 1.15 * raw / 2]}; "
+        f"targets: cold -n 2 <= 1.15 x raw/2: {verdict[ratio2 <= 1.15]}; "
         f"warm -n 2 <= 1.2 s: {verdict[warm2 <= 1.2]}; "
-        f"cold -n 1 <= 1.1 x raw ({1.1 * raw:.1f} s): {verdict[cold1 <= 1.1 * raw]}; "
+        f"cold -n 1 <= 1.1 x raw: {verdict[ratio1 <= 1.1]}; "
         f"cold -n 2 <= 20 s: {verdict[cold2 <= 20]}; warm -n 2 <= 3 s: {verdict[warm2 <= 3]}"
     )
 
