@@ -441,13 +441,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     """With $LTO_CONFORMANCE_PROFILE: each test's start and end, for scripts/bench.py --profile."""
     if not profile.enabled():
         return (yield)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     try:
         return (yield)
     finally:
         function = getattr(item, "function", None)
         name = _property_of(function.__name__) if function else item.name
-        profile.event("test", nodeid=item.nodeid, property=name, start=started, end=time.time())
+        own = time.process_time() - cpu
+        profile.event("test", nodeid=item.nodeid, property=name, start=started, end=time.time(), harness_cpu=own)
 
 
 @pytest.hookimpl(wrapper=True)

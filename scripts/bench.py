@@ -192,8 +192,7 @@ def main() -> None:
     cpu = median(r.tool_cpu for r in rounds)
     print(
         f"tool CPU (cold -n 1): {cpu:.2f} s; cold -n 2 / (tool CPU / 2) = "
-        f"{median(r.cold2 / (r.tool_cpu / 2) for r in rounds):.2f} (LTRANS jobs and kernel-image's two builds run "
-        "in parallel inside one test: their durations undercount the CPU they need)"
+        f"{median(r.cold2 / (r.tool_cpu / 2) for r in rounds):.2f} (the tools' own work, without their waits)"
     )
     verdict = {True: "ok", False: "MISSED"}
     print(

@@ -70,6 +70,7 @@ class PropertyCost:
     seconds: float = 0.0
     tool_seconds: float = 0.0
     tool_runs: int = 0
+    harness_cpu: float = 0.0
 
 
 @dataclass
@@ -107,11 +108,11 @@ class Profile:
             + ", ".join(f"{who} {seconds:.2f} s" for who, seconds in self.harness_cpu.items())
         )
         out.append("  idle core-seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in self.idle.items()))
-        out.append("  per property (tests, test seconds, of which in tools):")
+        out.append("  per property (tests, test seconds, of which in tools, the harness's own CPU):")
         for name, cost in sorted(self.properties.items(), key=lambda kv: -kv[1].seconds):
             out.append(
                 f"    {name:<24} {cost.tests:3d}  {cost.seconds:6.2f} s  {cost.tool_seconds:6.2f} s "
-                f"({cost.tool_runs} runs)"
+                f"({cost.tool_runs} runs)  {cost.harness_cpu:5.2f} s"
             )
         out.append("  slowest tests:")
         out += [f"    {seconds:6.2f} s  {worker:<10} {nodeid}" for seconds, worker, nodeid in self.slowest]
@@ -159,6 +160,7 @@ def profile_report(folder: Path, *, started: float, ended: float, top: int = 8) 
         inside = [r for r in runs if r["pid"] == test["pid"] and test["start"] <= r["t"] <= test["end"]]
         cost.tool_seconds += sum(r["seconds"] for r in inside)
         cost.tool_runs += len(inside)
+        cost.harness_cpu += test.get("harness_cpu", 0.0)
     wall = ended - started
     idle: dict[str, float] = {}
     for pid in sorted(test_pids):
