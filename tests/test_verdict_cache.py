@@ -131,3 +131,29 @@ def test_files_a_verdict_names_are_kept_with_it(tmp_path):
         assert not Path(kept.info["missing_tmpdir"]).exists()
     finally:
         REGISTRY.pop("cache-files", None)
+
+
+def test_a_new_plugin_in_a_listed_folder_invalidates_the_verdict(tmp_path):
+    """binutils loads every plugin of bfd-plugins: one installed there must make the check run again."""
+    plugins = tmp_path / "bfd-plugins"
+    plugins.mkdir()
+    runs = []
+
+    @register("cache-folder", "lists a plugin folder", {})
+    def check(ctx, case, findings):
+        verdict_cache.saw_file(plugins)
+        runs.append(sorted(p.name for p in plugins.iterdir()))
+        return ""
+
+    try:
+        case = Case("cache-folder", "c", tmp_path, "why", ("a.c",))
+        ctx = Context(_toolchain(), tmp_path / "ws", StepCache(tmp_path / "cache"), tmp_path)  # type: ignore[arg-type]
+        (tmp_path / "ws").mkdir()
+        evaluate(ctx, "cache-folder", case)
+        evaluate(ctx, "cache-folder", case)
+        assert runs == [[]]
+        (plugins / "LLVMgold-22.so").write_bytes(b"\x7fELF")
+        evaluate(ctx, "cache-folder", case)
+        assert runs == [[], ["LLVMgold-22.so"]]
+    finally:
+        REGISTRY.pop("cache-folder", None)

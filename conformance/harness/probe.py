@@ -19,6 +19,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from . import verdict_cache
 from .errors import UsageError
 from .process import Step, run
 
@@ -73,6 +74,7 @@ def _which(program: str, env: Mapping[str, str]) -> Path | None:
 def _stat_identity(path: Path) -> str:
     """Path, size and mtime of the real file: changes when it is rebuilt."""
     real = path.resolve()
+    verdict_cache.saw_file(real)  # a check that identifies a tool depends on that file
     try:
         st = real.stat()
     except OSError:

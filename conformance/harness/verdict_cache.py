@@ -13,8 +13,9 @@ every tool of the toolchain with its identity, the options of the run, the
 environment (all of it but a few variables that differ between runs of the
 same command), and the directories of ``PATH``, whose mtime changes when a
 program is installed or removed there. On top of the key, an entry lists
-the identity of every other program the check ran (make, qemu, readelf):
-one of them replaced, and the entry is not used.
+the identity of every other program the check ran (make, qemu, readelf)
+and every file it identified a tool by (a bfd plugin, the plugin folder
+binutils lists): one of them changed, and the entry is not used.
 
 What is never kept: a verdict reached while a command timed out, was killed
 or hit a full disk (the machine's doing), an ERROR or a SKIP from inside a
@@ -78,8 +79,14 @@ def suite_identity(cases_root: Path) -> str:
 
 
 def environment_identity() -> str:
-    """The environment the tools see, and the state of the directories of PATH."""
+    """The environment the tools see, the state of the directories of PATH, and the machine.
+
+    The machine: its kernel and architecture, and the CPUs this process may
+    use (parallel LTRANS and the jobserver property depend on them).
+    """
     h = hashlib.sha256()
+    uname = os.uname()
+    h.update(f"{uname.sysname} {uname.release} {uname.machine} cpus={len(os.sched_getaffinity(0))}\0".encode())
     for key in sorted(os.environ):
         if key in VOLATILE_ENV or key.startswith(VOLATILE_PREFIXES):
             continue
@@ -119,7 +126,13 @@ def saw_program(argv0: str, env_path: str | None = None) -> None:
     if not _watching:
         return
     path = argv0 if "/" in argv0 else shutil.which(argv0, path=env_path)
-    if path is None:
+    if path is not None:
+        saw_file(path)
+
+
+def saw_file(path: Path | str) -> None:
+    """A check read this file or listed this directory (a tool's identity, bfd-plugins): it must stay the same."""
+    if not _watching:
         return
     real = os.path.realpath(path)
     identity = program_identity(real)

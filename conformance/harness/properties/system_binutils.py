@@ -20,6 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .. import verdict_cache
 from ..archive import read_index
 from ..build import CaseBuild
 from ..cases import Case
@@ -38,6 +39,7 @@ def _plugin_dir(program: Path) -> Path:
 
 def plugins_in_directory_order(folder: Path) -> list[Path]:
     """The plugins as binutils meets them: readdir order, not sorted (os.listdir keeps it)."""
+    verdict_cache.saw_file(folder)  # a plugin installed or removed there changes what binutils does
     if not folder.is_dir():
         return []
     return [folder / name for name in os.listdir(folder) if name.endswith(".so")]
