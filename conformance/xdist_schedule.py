@@ -6,7 +6,9 @@ once they are ordered, on the same worker. This scheduler deals the first
 tests round robin instead, two per worker, and then refills each worker
 from the front of the queue as xdist does: each worker starts on one of
 the longest tests, and the short ones fill the end of the run. Only the
-``load`` mode is replaced; ``--dist loadgroup`` and the others are xdist's.
+``load`` mode is replaced; ``--dist loadgroup`` and the others are xdist's,
+and a run with real kernel tests keeps xdist's chunks (the workers then do
+not reorder either: a mode's build and boot stay neighbours).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 from itertools import cycle
 
 from xdist.scheduler import LoadScheduling
+
+# The real kernel tests (test_kernel.py): kernel-build and kernel-boot.
+KERNEL_TESTS = "/test_kernel.py::"
 
 
 class LongestFirstScheduling(LoadScheduling):
@@ -26,7 +31,11 @@ class LongestFirstScheduling(LoadScheduling):
         if not self._check_nodes_have_same_collection():
             self.log("**Different tests collected, aborting run**")
             return
-        self.collection = next(iter(self.node2collection.values()))
+        collection = next(iter(self.node2collection.values()))
+        if any(KERNEL_TESTS in nodeid for nodeid in collection):
+            super().schedule()
+            return
+        self.collection = collection
         self.pending[:] = range(len(self.collection))
         if not self.collection:
             return

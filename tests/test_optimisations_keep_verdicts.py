@@ -1,7 +1,8 @@
 """The speed-ups change no verdict: a run with each of them gives what a run without them gives.
 
 A run of real properties with the optimisations off (cold), then with them
-on twice (the verdict cache empty, then filled), against the same
+on twice (the verdict cache empty, under xdist with the longest-first
+schedule; then the verdict cache filled), against the same
 toolchain: the outcomes and failure texts must be identical test by test.
 The properties chosen include a known gcc failure, uncached runs (jobserver,
 tmpdir, reproducible-output) and properties that stand on others.
@@ -26,14 +27,14 @@ OFF = {"LTO_CONFORMANCE_VERDICT_CACHE": "0", "LTO_CONFORMANCE_RESOLUTION_CACHE":
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
-def _run(tmp_path: Path, name: str, cache: Path, extra_env: dict[str, str]) -> dict[str, tuple[str, str]]:
+def _run(tmp_path: Path, name: str, cache: Path, extra_env: dict[str, str], *args: str) -> dict[str, tuple[str, str]]:
     env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(cache), "LC_ALL": "C", **extra_env}
     for key in ("CC", *OFF):
         if key not in extra_env:
             env.pop(key, None)
     report = tmp_path / name
     result = subprocess.run(
-        [*PYTEST, "-k", PROPERTIES, "--lto-report", str(report)],
+        [*PYTEST, "-k", PROPERTIES, "--lto-report", str(report), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -47,7 +48,8 @@ def _run(tmp_path: Path, name: str, cache: Path, extra_env: dict[str, str]) -> d
 
 def test_verdicts_identical_with_and_without_the_optimisations(tmp_path: Path) -> None:
     plain = _run(tmp_path, "off", tmp_path / "cache-off", OFF)
-    cold = _run(tmp_path, "cold", tmp_path / "cache-on", {})
+    # Under xdist: longest first, dealt round robin by the suite's scheduler.
+    cold = _run(tmp_path, "cold", tmp_path / "cache-on", {}, "-n", "2")
     warm = _run(tmp_path, "warm", tmp_path / "cache-on", {})
     assert plain, "no test ran"
     assert cold == plain
