@@ -106,3 +106,44 @@ def test_step_cache_reuses_outputs_and_records(tmp_path, system_gcc):
     )
     assert not step.cached, "a changed input must miss the cache"
     assert step.shell() == "$ gcc -O2 -c callee.c -o callee.o"
+
+
+@pytest.mark.parametrize(
+    "cc, flags",
+    [("gcc", []), ("gcc", ["-m32"]), ("aarch64-linux-gnu-gcc", []), ("gcc", ["-flto", "-ffat-lto-objects"])],
+    ids=["x86_64", "i386", "aarch64", "gcc-fat-lto"],
+)
+def test_bulk_readers_agree_with_pyelftools(tmp_path, cc, flags):
+    """Section names and symbols read in bulk are what pyelftools' own objects say, ELF32 and ELF64."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    if shutil.which(cc) is None:
+        pytest.skip(f"no {cc}")
+    source = tmp_path / "a.c"
+    source.write_text(
+        "static int hidden(int x) { return x * 3; }\nint shown(int y) { return hidden(y) + 1; }\n"
+        "extern int elsewhere(void);\nint call(void) { return elsewhere(); }\nint data = 4;\n"
+    )
+    obj = tmp_path / "a.o"
+    done = subprocess.run([cc, *flags, "-O1", "-g", "-c", str(source), "-o", str(obj)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"{cc} {' '.join(flags)} cannot compile here: {done.stderr.decode()[-200:]}")
+    with obj.open("rb") as handle:
+        image = ELFFile(handle)
+        assert elf.section_names(obj) == [s.name for s in image.iter_sections()]
+        table = image.get_section_by_name(".symtab")
+        assert isinstance(table, SymbolTableSection)
+        expected = []
+        for sym in table.iter_symbols():
+            if not sym.name:
+                continue
+            shndx = sym["st_shndx"]
+            section = image.get_section(shndx).name if isinstance(shndx, int) else str(shndx)
+            index = shndx if isinstance(shndx, int) else None
+            info = sym["st_info"]
+            expected.append(
+                elf.Symbol(sym.name, info["bind"], info["type"], section, sym["st_value"], sym["st_size"], index)
+            )
+    assert elf.symbols_of(obj) == expected
+    assert {"shown", "call", "data"} <= {s.name for s in expected}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -83,7 +84,30 @@ def section_names(path: Path) -> list[str]:
 @lru_cache(maxsize=2048)
 def _section_names(identity: tuple[str, int, int, int]) -> tuple[str, ...]:
     with open(identity[0], "rb") as handle:
-        return tuple(s.name for s in ELFFile(handle).iter_sections())
+        return _names_of_sections(ELFFile(handle), handle)
+
+
+def _names_of_sections(elf: ELFFile, handle: BinaryIO) -> tuple[str, ...]:
+    """Every section's name, in index order, as pyelftools names them.
+
+    pyelftools finds the section count and the section-name string table;
+    each header's name offset (its first four bytes, ELF32 and ELF64 alike)
+    is read in one pass instead of building a Section object per header.
+    """
+    count, shstrndx = elf.num_sections(), elf.get_shstrndx()
+    if count == 0:
+        return ()
+    strings = elf.get_section(shstrndx).data() if shstrndx else b""
+    size, offset = elf["e_shentsize"], elf["e_shoff"]
+    handle.seek(offset)
+    table = handle.read(size * count)
+    order = "<I" if elf.little_endian else ">I"
+    names = []
+    for index in range(count):
+        (at,) = struct.unpack_from(order, table, index * size)
+        end = strings.find(b"\0", at)
+        names.append(strings[at : end if end >= 0 else None].decode("utf-8", errors="replace"))
+    return tuple(names)
 
 
 def ir_kind(path: Path) -> IRKind:
@@ -137,7 +161,7 @@ def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
         table = elf.get_section_by_name(".symtab") or elf.get_section_by_name(".dynsym")
         if not isinstance(table, SymbolTableSection):
             return ()
-        names = [section.name for section in elf.iter_sections()]
+        names = _names_of_sections(elf, handle)
         strings = elf.get_section(table["sh_link"]).data()
         data = table.data()
         entry = table["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
