@@ -182,10 +182,6 @@ def family_and_version(macros: Mapping[str, str]) -> tuple[str, Version] | None:
     return family, Version(".".join(macros.get(k, "0") for k in keys))
 
 
-# The old private names, still used by toolchain.py and tool_discovery.py.
-_tool, _digest, _macros, _family_and_version = find_tool, digest, parse_macros, family_and_version
-
-
 def _linker_flavour(text: str) -> tuple[str, str] | None:
     """Name the linker from its own --version line."""
     for line in text.splitlines():

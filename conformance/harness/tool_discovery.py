@@ -24,13 +24,13 @@ from .probe import (
     PROBE_TIMEOUT,
     Component,
     Tool,
-    _digest,
     _executable,
     _llvm_major,
     _Prober,
-    _tool,
     _version_text,
     _which,
+    digest,
+    find_tool,
     split_command,
 )
 from .process import run
@@ -94,12 +94,12 @@ def _archive_tool(
     """
     option = f"--{kind}"
     if given:
-        tool = _tool(given, option, env)
+        tool = find_tool(given, option, env)
         text = _version_text(prober, given)
         major = _llvm_major(text)
         if family == "clang" and major is not None and major != version.major:
             warnings.append(f"{option} {tool.path} is LLVM {major}, the compiler is clang {version.major}")
-        return replace(tool, version=text, identity=_digest(tool.identity, text))
+        return replace(tool, version=text, identity=digest(tool.identity, text))
     first: tuple[Path, str, str] | None = None
     for candidate in _archive_candidates(kind, family, cc, version, prober):
         path = _executable(candidate, env)
@@ -107,24 +107,24 @@ def _archive_tool(
             continue
         text = _version_text(prober, [candidate])
         if family == "gcc" or _llvm_major(text) == version.major:
-            tool = _tool([candidate], option, env)
-            return replace(tool, version=text, identity=_digest(tool.identity, text))
+            tool = find_tool([candidate], option, env)
+            return replace(tool, version=text, identity=digest(tool.identity, text))
         first = first or (path, candidate, text)
     if first is not None:
         path, candidate, text = first
         warnings.append(f"no {kind} of LLVM {version.major} found; using {path} ({text})")
-        tool = _tool([candidate], option, env)
-        return replace(tool, version=text, identity=_digest(tool.identity, text))
+        tool = find_tool([candidate], option, env)
+        return replace(tool, version=text, identity=digest(tool.identity, text))
     env_name = {"ar": "AR", "nm": "NM", "ranlib": "RANLIB"}[kind]
     argv = split_command(env.get(env_name)) or (kind,)
     try:
-        tool = _tool(argv, option, env)
+        tool = find_tool(argv, option, env)
     except UsageError:
         if kind == "ranlib":
             return None
         raise
     text = _version_text(prober, argv)
-    return replace(tool, version=text, identity=_digest(tool.identity, text))
+    return replace(tool, version=text, identity=digest(tool.identity, text))
 
 
 def _needed_libraries(binary: Path) -> list[Path]:
@@ -252,8 +252,8 @@ def resolve_post_link_tools(
     for kind in POST_LINK_TOOLS:
         given = getattr(spec, kind)
         if given:
-            tool = _tool(given, f"--{kind}", env)
-            out[kind] = replace(tool, identity=_digest(tool.identity, _tool_version(given, workdir)))
+            tool = find_tool(given, f"--{kind}", env)
+            out[kind] = replace(tool, identity=digest(tool.identity, _tool_version(given, workdir)))
             continue
         out[kind] = None
         for candidate in _post_link_candidates(kind, family, cc, version, workdir):
@@ -262,7 +262,7 @@ def resolve_post_link_tools(
                 continue
             text = _tool_version([candidate], workdir)
             if _is_own_tool(kind, family, version, text):
-                tool = _tool([candidate], f"--{kind}", env)
-                out[kind] = replace(tool, identity=_digest(tool.identity, text))
+                tool = find_tool([candidate], f"--{kind}", env)
+                out[kind] = replace(tool, identity=digest(tool.identity, text))
                 break
     return out

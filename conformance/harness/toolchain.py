@@ -31,16 +31,12 @@ from .probe import (
     PROBE_TIMEOUT_ENV,
     Component,
     Tool,
-    _digest,
-    _family_and_version,
     _first_line,
     _linker_flavour,
     _linker_from_verbose,
     _llvm_major,
-    _macros,
     _Prober,
     _stat_identity,
-    _tool,
     _version_text,
     digest,
     family_and_version,
@@ -209,15 +205,15 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
     if spec.fuse_ld is not None and spec.fuse_ld not in LINKERS:
         raise UsageError(f"--fuse-ld {spec.fuse_ld!r}: unknown linker; known: {', '.join(LINKERS)}")
     option = spec.origin
-    cc = replace(_tool(spec.cc, option, env), env=spec.env)
+    cc = replace(find_tool(spec.cc, option, env), env=spec.env)
     scratch = os.environ.get(SCRATCH_ENV)
     warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lto-conformance-probe-", dir=scratch) as tmp:
         work = Path(tmp)
         probe = _Prober(option, work, dict(spec.env))
         step = probe([*spec.cc, *spec.cflags, "-dM", "-E", "-x", "c", "/dev/null"])
-        macros = _macros(step.output) if step.ok else {}
-        found = _family_and_version(macros)
+        macros = parse_macros(step.output) if step.ok else {}
+        found = family_and_version(macros)
         if found is None:
             detail = f"exit {step.returncode}" if not step.ok else "it printed no GCC or clang macros"
             raise UsageError(f"{option}: {shlex.join(spec.cc)} is not a working C compiler ({detail})")
@@ -282,7 +278,7 @@ def resolve(spec: ToolchainSpec, *, label: str | None = None) -> Toolchain:
             kind: replace(tool, env=spec.env, version=_version_text(probe, tool.argv)) if tool else None
             for kind, tool in resolve_post_link_tools(spec, family, cc, version, env, work).items()
         }
-    identity = _digest(
+    identity = digest(
         cc.identity,
         version_text,
         linker_version,
