@@ -62,3 +62,15 @@ def reset_fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_KERNEL_PYTHON", sys.executable)
     for name in ("FAKE_KERNEL_FAIL", "FAKE_KERNEL_LOG", "FAKE_KERNEL_DROP_LTO", "MAKEFLAGS"):
         monkeypatch.delenv(name, raising=False)
+
+
+# Every kernel self-test drives the fake kbuild with make and a host cc.
+needs_make_and_cc = pytest.mark.skipif(
+    shutil.which("make") is None or shutil.which("cc") is None, reason="needs make and a host cc"
+)
+
+
+@pytest.fixture(autouse=True)
+def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autouse in each module that imports it: the fake kbuild's knobs reset around every test."""
+    reset_fake_env(monkeypatch)

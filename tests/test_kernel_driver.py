@@ -21,16 +21,14 @@ import pytest
 from conformance.harness import kbuild, kbuild_variables, kconfig, kernel_proofs, kernel_source, qemu
 from conformance.harness.errors import Unsupported, UsageError
 from conformance.harness.toolchain import Toolchain
-from tests.kernel_fakes import FAKE_TREE, fake_toolchain, reset_fake_env
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("make") is None or shutil.which("cc") is None, reason="needs make and a host cc"
+from tests.kernel_fakes import (
+    FAKE_TREE,
+    fake_env,  # noqa: F401 (autouse: resets the fake kbuild's knobs)
+    fake_toolchain,
+    needs_make_and_cc,
 )
 
-
-@pytest.fixture(autouse=True)
-def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    reset_fake_env(monkeypatch)
+pytestmark = needs_make_and_cc
 
 
 def fake_request(tc: Toolchain, mode: str, config: str | None = None) -> kbuild.BuildRequest:

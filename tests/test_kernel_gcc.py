@@ -19,18 +19,17 @@ from conformance.harness import kbuild, kernel_proofs, kernel_source
 from conformance.harness.build import StepCache
 from conformance.harness.properties import Context, evaluate, load_all
 from conformance.harness.verdict import PASS
-from tests.kernel_fakes import fake_toolchain, fake_tree, reset_fake_env
+from tests.kernel_fakes import (
+    fake_env,  # noqa: F401 (autouse: resets the fake kbuild's knobs)
+    fake_toolchain,
+    fake_tree,
+    needs_make_and_cc,
+    reset_fake_env,
+)
 
 CASES_ROOT = Path(__file__).resolve().parent.parent / "cases"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("make") is None or shutil.which("cc") is None, reason="needs make and a host cc"
-)
-
-
-@pytest.fixture(autouse=True)
-def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    reset_fake_env(monkeypatch)
+pytestmark = needs_make_and_cc
 
 
 @pytest.fixture(scope="module")

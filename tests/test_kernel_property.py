@@ -19,18 +19,16 @@ from conformance.harness.build import StepCache
 from conformance.harness.properties import Context, evaluate, load_all
 from conformance.harness.toolchain import Toolchain
 from conformance.harness.verdict import ERROR, FAIL, PASS, SKIP
-from tests.kernel_fakes import FAKE_TREE, fake_toolchain, reset_fake_env
+from tests.kernel_fakes import (
+    FAKE_TREE,
+    fake_env,  # noqa: F401 (autouse: resets the fake kbuild's knobs)
+    fake_toolchain,
+    needs_make_and_cc,
+)
 
 CASES_ROOT = Path(__file__).resolve().parent.parent / "cases"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("make") is None or shutil.which("cc") is None, reason="needs make and a host cc"
-)
-
-
-@pytest.fixture(autouse=True)
-def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    reset_fake_env(monkeypatch)
+pytestmark = needs_make_and_cc
 
 
 def context(tmp_path: Path, tc: Toolchain | None = None, src: Path = FAKE_TREE, progress=None) -> Context:
