@@ -45,33 +45,34 @@ def _writable(folder: Path) -> str | None:
     return None
 
 
-def check_report_dir(value: str) -> Path:
-    """``--lto-report DIR``: a folder that exists or can be created, and can be written."""
-    path = Path(value).expanduser()
+def _writable_folder(path: Path, shown: str, *, what: str, file_hint: str, write_where: str) -> Path:
+    """``path`` is a folder, or can be made one, and takes files; each problem a UsageError naming ``shown``."""
     if path.exists() and not path.is_dir():
-        raise UsageError(f"--lto-report {value}: is a file, not a folder for results.json, report.md and report.html")
+        raise UsageError(f"{shown}: is a file, not a folder{file_hint}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--lto-report {value}: cannot create the folder ({exc.strerror})") from None
+        raise UsageError(f"{shown}: cannot create the {what} ({exc.strerror})") from None
     why = _writable(path)
     if why:
-        raise UsageError(f"--lto-report {value}: cannot write there ({why})")
+        raise UsageError(f"{shown}: cannot write {write_where} ({why})")
     return path
+
+
+def check_report_dir(value: str) -> Path:
+    """``--lto-report DIR``: a folder that exists or can be created, and can be written."""
+    return _writable_folder(
+        Path(value).expanduser(),
+        f"--lto-report {value}",
+        what="folder",
+        file_hint=" for results.json, report.md and report.html",
+        write_where="there",
+    )
 
 
 def prepare_cache(path: Path, shown: str) -> Path:
     """Create the cache root and make sure it takes files; ``shown`` names where it came from."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{shown}: is a file, not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{shown}: cannot create the cache folder ({exc.strerror})") from None
-    why = _writable(path)
-    if why:
-        raise UsageError(f"{shown}: cannot write to the cache ({why})")
-    return path
+    return _writable_folder(path, shown, what="cache folder", file_hint="", write_where="to the cache")
 
 
 def unpacked_size(tarball: Path) -> int:
