@@ -24,7 +24,6 @@ a manifest from a run's failures (GCC's ``--produce_manifest``).
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .toml_tables import check_keys, read_entries
 
 KEYS = {"property", "toolchain", "case", "reason", "expires", "when", "strict"}
 TYPES: Mapping[str, type | tuple[type, ...]] = {
@@ -85,23 +85,9 @@ def load(path: Path, properties: Collection[str] | None = None) -> list[KnownFai
     error instead of an entry that silently never matches.
     """
     where = f"--known-failures {path}"
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{where}: {exc}") from exc
-    extra = sorted(set(data) - {"failure"})
-    if extra:
-        raise UsageError(f"{where}: unknown table or key {extra[0]!r}; entries are [[failure]] tables")
-    raw_entries = data.get("failure", [])
-    if not isinstance(raw_entries, list):
-        raise UsageError(f"{where}: 'failure' must be an array of tables ([[failure]])")
     out = []
-    for number, raw in enumerate(raw_entries, start=1):
-        unknown = set(raw) - KEYS
-        missing = {"property", "toolchain", "reason"} - set(raw)
-        if unknown or missing:
-            problem = f"unknown key {sorted(unknown)[0]!r}" if unknown else f"missing key {sorted(missing)[0]!r}"
-            raise UsageError(f"{where}: entry {number}: {problem}")
+    for number, raw in enumerate(read_entries(path, where, "failure"), start=1):
+        check_keys(raw, f"{where}: entry {number}", sorted(KEYS), ("property", "toolchain", "reason"))
         for key, value in raw.items():
             wanted = TYPES[key]
             if not isinstance(value, wanted) or (wanted is dt.date and isinstance(value, dt.datetime)):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .toml_tables import check_keys, read_entries
 
 TOOLCHAIN_KEYS = {
     "name": str,
@@ -97,24 +97,10 @@ def load_toolchains_file(path: Path, *, cflags: Sequence[str] = (), ldflags: Seq
     ``--cflags``/``--ldflags`` given on the command line come after each entry's own.
     """
     option = f"--toolchains {path}"
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{option}: {exc}") from None
-    extra = sorted(set(data) - {"toolchain"})
-    if extra:
-        raise UsageError(f"{option}: unknown table or key {extra[0]!r}; entries are [[toolchain]] tables")
-    entries = data.get("toolchain", [])
-    if not isinstance(entries, list) or not entries:
-        raise UsageError(f"{option}: no [[toolchain]] entry")
     specs, names = [], set()
-    for number, raw in enumerate(entries, start=1):
+    for number, raw in enumerate(read_entries(path, option, "toolchain", allow_empty=False), start=1):
         where = f"{option}: toolchain {number}" + (f" ({raw['name']})" if isinstance(raw.get("name"), str) else "")
-        unknown = sorted(set(raw) - set(TOOLCHAIN_KEYS))
-        if unknown:
-            raise UsageError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(TOOLCHAIN_KEYS)}")
-        if "cc" not in raw:
-            raise UsageError(f"{where}: missing key 'cc'")
+        check_keys(raw, where, list(TOOLCHAIN_KEYS), ("cc",))
         for key, value in raw.items():
             if not isinstance(value, TOOLCHAIN_KEYS[key]):
                 raise UsageError(f"{where}: key {key!r} has the wrong type ({type(value).__name__})")
