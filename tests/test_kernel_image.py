@@ -8,7 +8,7 @@ checks of the pieces the messages come from.
 from __future__ import annotations
 
 from conformance.harness.image import initcall_order_script
-from conformance.harness.properties.kernel_image import initcall_problems, parse_report
+from conformance.harness.image_report import initcall_problems, parse_report
 
 DECLARED = [
     {"level": 4, "fn": "bus_init", "file": "drivers/bus.c"},
