@@ -6,7 +6,7 @@ Everything else (fixtures, parametrization, reports) lives in
 
 from __future__ import annotations
 
-pytest_plugins = ["conformance.plugin", "conformance.interrupts"]
+pytest_plugins = ["conformance.plugin", "conformance.interrupts", "conformance.timing"]
 
 
 def pytest_addoption(parser) -> None:

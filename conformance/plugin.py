@@ -199,25 +199,6 @@ def pytest_configure_node(node) -> None:
     node.workerinput[WORKER_LABELS] = [t.label for t in toolchains]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if profile.enabled():
-        import resource
-
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        profile.event("finished", cpu=own.ru_utime + own.ru_stime)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``-n N`` (``--dist load``): deal the longest-first order round robin (see xdist_schedule)."""
-    if config.getoption("dist", "load") != "load" or not config.stash.get(TOOLCHAINS, []):
-        return None
-    from .xdist_schedule import LongestFirstScheduling
-
-    return LongestFirstScheduling(config, log)
-
-
 def host_identity() -> str:
     """This machine, as a worker compares it with the controller's (--tx ssh=HOST runs elsewhere)."""
     try:
@@ -391,35 +372,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if expired is not None:
             item.user_properties.append(("known_failure", f"expired {expired.expires}: {expired.describe()}"))
 
-    if hasattr(config, "workerinput"):
-        _longest_first(items, schedule.history(cache_root(config)))
     _kernel_groups_together(items)
-
-
-def _schedule_key(item: pytest.Item) -> str | None:
-    """``property/case`` of a conformance test: what its expected duration is known by."""
-    callspec = getattr(item, "callspec", None)
-    function = getattr(item, "function", None)
-    case = callspec.params.get("case") if callspec else None
-    if function is None or case is None or "toolchain" not in callspec.params:
-        return None
-    return f"{_property_of(function.__name__)}/{case.name}"
-
-
-def _longest_first(items: list[pytest.Item], seen: dict[str, float]) -> None:
-    """Under xdist, the conformance tests in their own slots, longest expected first (see schedule).
-
-    Not with real kernel tests selected: their build and boot of one mode must
-    meet on one worker in order, which _kernel_groups_together arranges for
-    xdist's own chunked scheduling.
-    """
-    if any(item.get_closest_marker("kernel") is not None for item in items):
-        return
-    slots = [i for i, item in enumerate(items) if _schedule_key(item) is not None]
-    keys = [str(_schedule_key(items[i])) for i in slots]
-    ordered = [items[slots[j]] for j in schedule.longest_first(keys, seen)]
-    for i, item in zip(slots, ordered, strict=True):
-        items[i] = item
 
 
 def _kernel_groups_together(items: list[pytest.Item]) -> None:
@@ -441,21 +394,6 @@ def _kernel_groups_together(items: list[pytest.Item]) -> None:
 def _group(item: pytest.Item) -> str:
     mark = item.get_closest_marker("xdist_group")
     return str(mark.args[0]) if mark and mark.args else ""
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem):
-    """With $LTO_CONFORMANCE_PROFILE: each test's start and end, for scripts/bench.py --profile."""
-    if not profile.enabled():
-        return (yield)
-    started, cpu = time.time(), time.process_time()
-    try:
-        return (yield)
-    finally:
-        function = getattr(item, "function", None)
-        name = _property_of(function.__name__) if function else item.name
-        own = time.process_time() - cpu
-        profile.event("test", nodeid=item.nodeid, property=name, start=started, end=time.time(), harness_cpu=own)
 
 
 @pytest.hookimpl(wrapper=True)
