@@ -187,3 +187,12 @@ def test_a_driver_that_refuses_save_temps_is_judged_by_ir_becoming_code(step_cac
     results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", ["lto-ir", "linker-plugin"])
     assert fakes.failing(results) == set(), fakes.messages(results)
     assert [v.outcome for v in results["linker-plugin"]] == ["pass"]
+
+
+def test_a_blind_nm_blocks_incremental_link_instead_of_failing_it(step_cache_root, tmp_path):
+    """incremental-link reads an IR -r output's symbols with the nm under test: a broken nm is nm-symbols' fault."""
+    tc = fakes.toolchain(**fake_blind_nm(tmp_path / "bin"))
+    results = fakes.evaluate_properties(tc, step_cache_root, tmp_path / "builds", ["nm-symbols", "incremental-link"])
+    assert fakes.failing(results) == {"nm-symbols"}, fakes.messages(results)
+    blocked = [v for v in results["incremental-link"] if v.blocked_by is not None]
+    assert blocked and all(v.blocked_by.property == "nm-symbols" for v in blocked)

@@ -32,7 +32,10 @@ CheckFunction = Callable[["Context", Case, Findings], str]
 @dataclass(frozen=True)
 class Property:
     """``expect_schema``: the ``[expect]``/``[control]`` keys (schema Fields); ``needs``: what
-    its cases must be besides (``{"archive.thin": True}``), checked when they load."""
+    its cases must be besides (``{"archive.thin": True}``), checked when they load.
+
+    ``requires`` names properties, or one case of one (``"nm-symbols/symbols"``:
+    the plain listing, not the known inline-asm gap, is what the check uses)."""
 
     name: str
     summary: str
@@ -153,10 +156,11 @@ def _evaluate(ctx: Context, prop: Property, case: Case) -> Verdict:
     name = prop.name
     verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
     for required in prop.requires:
-        failed = prerequisite_failure(ctx, required, case.name)
+        name, _, only_case = required.partition("/")
+        failed = prerequisite_failure(ctx, name, only_case or case.name)
         if failed is not None:
             verdict.outcome = SKIP
-            verdict.blocked_by = Blocker(required, failed.first_problem)
+            verdict.blocked_by = Blocker(name, failed.first_problem)
             verdict.reason = verdict.blocked_by.describe()
             return verdict
     findings = Findings()

@@ -44,7 +44,8 @@ from .evidence import build, check_program_runs, extra_step, first_error, nm_lis
         "defines": Field(ListOf(Str), default=[]),
         "keeps": Field(PerFamily(OneOf(("ir", "code")))),
     },
-    requires=("thin-archive",),
+    # The -r output's symbols come from the nm under test when it still holds IR.
+    requires=("thin-archive", "nm-symbols/symbols"),
     needs={"link": "relocatable"},
 )
 def incremental_link(ctx: Context, case: Case, findings: Findings) -> str:
