@@ -24,7 +24,7 @@ from .harness import baseline, known_failures, profile, report, resolution_cache
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
-from .harness.properties import Context, evaluate, load_all
+from .harness.properties import Context, evaluate, load_all, property_names
 from .harness.toolchain import (
     PROBE_TIMEOUT_ENV,
     Toolchain,
@@ -140,12 +140,12 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--{option.replace('_', '-')} {value}: no such file")
     listed = config.getoption("known_failures")
     try:
-        config.stash[KNOWN] = known_failures.load(Path(listed), set(load_all())) if listed else []
+        config.stash[KNOWN] = known_failures.load(Path(listed), property_names()) if listed else []
         _check_baseline(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     _check_baseline_map(config, labels)
-    load_all()
+    # The property modules (and pyelftools) are imported where tests are collected: not on an xdist controller.
     profile.event("configured")
 
 

@@ -17,6 +17,7 @@ from conformance.harness.properties import (
     generated_docs,
     load_all,
     property_modules,
+    property_names,
     replace_generated,
 )
 from conformance.harness.schema import Field, Int, ListOf, OneOf, PerFamily, Str
@@ -203,6 +204,7 @@ def test_one_property_one_module_named_after_it():
     wrong = {name: home for name, home in homes.items() if home != f"{package}.{name.replace('-', '_')}"}
     assert not wrong, f"properties registered outside the module named after them: {wrong}"
     assert {m.rsplit(".", 1)[-1] for m in homes.values()} == set(property_modules())
+    assert property_names() == set(homes), "property_names() (no imports) must name exactly the registered ones"
 
 
 def test_readme_key_tables_match_the_schemas():

@@ -158,10 +158,12 @@ _SHNDX = {v: k for k, v in ENUM_ST_SHNDX.items() if isinstance(v, int)}
 def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
     with open(identity[0], "rb") as handle:
         elf = ELFFile(handle)
-        table = elf.get_section_by_name(".symtab") or elf.get_section_by_name(".dynsym")
+        names = _names_of_sections(elf, handle)
+        # The table by index: get_section_by_name would build every section to map their names.
+        wanted = next((names.index(n) for n in (".symtab", ".dynsym") if n in names), None)
+        table = elf.get_section(wanted) if wanted is not None else None
         if not isinstance(table, SymbolTableSection):
             return ()
-        names = _names_of_sections(elf, handle)
         strings = elf.get_section(table["sh_link"]).data()
         data = table.data()
         entry = table["sh_entsize"] or (24 if elf.elfclass == 64 else 16)

@@ -49,7 +49,10 @@ from .verdict import FAIL, PASS, Blocker, Outcome, Problem, Verdict
 VERDICT_CACHE_ENV = "LTO_CONFORMANCE_VERDICT_CACHE"
 FORMAT = "1"
 # Variables that differ between two runs of the same command, and say nothing about the tools.
-VOLATILE_ENV = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "TERM", "COLORTERM"})
+VOLATILE_ENV = frozenset(
+    {"PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "TERM", "COLORTERM"}
+    | {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}  # the harness's interpreter, not a tool's
+)
 VOLATILE_PREFIXES = ("PYTEST_", "LTO_CONFORMANCE_", "SSH_", "XDG_SESSION", "WINDOWID", "KITTY_", "VTE_")
 # Outcomes worth keeping: whether the toolchain has the property. A SKIP says what the machine lacks.
 KEPT = (PASS, FAIL)

@@ -211,6 +211,11 @@ def property_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in SHARED_MODULES)
 
 
+def property_names() -> frozenset[str]:
+    """The registered names without importing the modules: each property lives in the module named after it."""
+    return frozenset(name.replace("_", "-") for name in property_modules())
+
+
 def load_all() -> dict[str, Property]:
     """Import every property module so the registry is complete."""
     import importlib
