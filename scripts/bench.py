@@ -164,6 +164,10 @@ def main() -> None:
             result, warm_cache, events = cold_round(common, Path(tmp), number, opts)
             rounds.append(result)
         warm2_runs, warm0_runs = [], []
+        # The cold runs wrote hundreds of MiB to the cache: let that writeback finish first,
+        # or the warm runs measure the kernel flushing it.
+        os.sync()
+        time.sleep(2)
         for number in range(1, opts.warm_runs + 1):
             print(f"warm, -n 2 ({number}):")
             warm2, *span = run([*common, "-n", "2"], warm_cache, events / f"warm-n2-{number}")
