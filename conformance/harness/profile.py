@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 PROFILE_ENV = "LTO_CONFORMANCE_PROFILE"
 _sink: IO[str] | None = None
+_lock = threading.Lock()
 _sink_pid = 0
 
 
@@ -42,12 +44,15 @@ def _stream() -> IO[str] | None:
 
 
 def event(kind: str, **fields: Any) -> None:
-    """Record one event of this process (nothing without $LTO_CONFORMANCE_PROFILE)."""
-    stream = _stream()
-    if stream is None:
+    """Record one event of this process (nothing without $LTO_CONFORMANCE_PROFILE); thread-safe."""
+    if not os.environ.get(PROFILE_ENV):
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "controller")
-    stream.write(json.dumps({"t": time.time(), "pid": os.getpid(), "worker": worker, "kind": kind, **fields}) + "\n")
+    line = json.dumps({"t": time.time(), "pid": os.getpid(), "worker": worker, "kind": kind, **fields}) + "\n"
+    with _lock:  # kernel-image's builds and the resolution's probes run in threads
+        stream = _stream()
+        if stream is not None:
+            stream.write(line)
 
 
 def process_started() -> float:
