@@ -509,6 +509,8 @@ def check_property(request: pytest.FixtureRequest, lto_context: Context, case, r
         record_property(key, value)
     if verdict.notes:
         record_property("notes", verdict.notes)
+    if verdict.blocked_by is not None:
+        record_property("blocked_by", verdict.blocked_by.property)
     if verdict.outcome == ERROR:
         pytest.fail(verdict.message(), pytrace=False)
 

@@ -203,3 +203,11 @@ def test_known_failures_schema(tmp_path):
     path.write_text('[[failure]]\nproperty = "lto-ir"\ntoolchain = "*"\nreson = "typo"\n')
     with pytest.raises(UsageError, match="unknown key 'reson'"):
         known_failures.load(path)
+
+
+def test_a_blocked_skip_names_the_property_it_stands_on():
+    props = [("toolchain_label", "gcc-12"), ("property", "cost"), ("blocked_by", "linker-plugin")]
+    common = dict(nodeid="n", duration=0.1, keywords={}, user_properties=props)
+    entry = report.entry_from(when="call", outcome="skipped", wasxfail=None, longrepr="blocked", **common)
+    test = report.collate([entry], [])["tests"][0]
+    assert test["blocked_by"] == "linker-plugin" and "blocked_by" not in test["figures"]

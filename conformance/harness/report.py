@@ -131,6 +131,9 @@ def _final(phases: list[dict]) -> dict:
         "message": message,
         "figures": merged_props,
     }
+    blocked = merged_props.pop("blocked_by", None)
+    if blocked:
+        test["blocked_by"] = blocked  # the property a skip stands on (one root cause, one failure)
     if outcome == "xpassed":
         test["strict"] = any(p.get("strict") for p in phases)
     return test
