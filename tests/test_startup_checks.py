@@ -59,7 +59,10 @@ def inputs(tmp_path: Path) -> dict[str, str]:
         (["--kernel-src", "{truncated}"], "ERROR: --kernel-src {truncated}: damaged or truncated tarball (xz: "),
         (["--baseline", "{empty}"], "ERROR: --baseline {empty}: not an lto-conformance results.json"),
         (["--baseline", "{garbage}"], "ERROR: --baseline {garbage}: cannot read results: Expecting value"),
-        (["--baseline", "{schema99}"], "ERROR: --baseline {schema99}: results schema 99 is newer than this"),
+        (
+            ["--baseline", "{schema99}"],
+            "ERROR: --baseline {schema99}: written by results schema 99, this lto-conformance reads schema 1 and 2",
+        ),
     ],
     ids=[
         "report-is-a-file",

@@ -250,7 +250,12 @@ def upgrade(data: Any, origin: str) -> dict:
         raise ResultsError(f"{origin}: not an lto-conformance results.json (no 'tests' list)")
     schema = data.get("schema", 1)
     if schema not in READABLE:
-        raise ResultsError(f"{origin}: results schema {schema} is newer than this lto-conformance reads ({SCHEMA})")
+        readable = " and ".join(str(n) for n in sorted(READABLE))
+        newer = isinstance(schema, int) and schema > SCHEMA
+        raise ResultsError(
+            f"{origin}: written by results schema {schema}, this lto-conformance reads schema {readable}"
+            + (" (a newer lto-conformance wrote it)" if newer else "")
+        )
     data.setdefault("created", "")
     data.setdefault("host", {})
     data["host"].setdefault("name", "")
