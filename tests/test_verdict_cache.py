@@ -129,6 +129,7 @@ def test_files_a_verdict_names_are_kept_with_it(tmp_path):
         log = Path(kept.info["console_log"])
         assert log.is_relative_to(tmp_path / "cache" / "verdicts") and log.read_text() == "booted\n"
         assert not Path(kept.info["missing_tmpdir"]).exists()
+        assert kept.info["verdict_kept_from"], "a kept verdict says which run reached it (its figures are that run's)"
     finally:
         REGISTRY.pop("cache-files", None)
 

@@ -30,6 +30,7 @@ the verdicts of runs with and without it.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -210,9 +211,12 @@ class VerdictCache:
         for path in programs:
             saw_program(path)  # an enclosing evaluation depends on them as well
         try:
-            return _from_json(data["verdict"])
+            verdict = _from_json(data["verdict"])
         except (KeyError, TypeError, ValueError):
             return None
+        # Its figures (times, peak RSS) are that run's: the report says which run reached it.
+        verdict.info = {**verdict.info, "verdict_kept_from": data.get("created", "")}
+        return verdict
 
     def store(self, key: str, verdict: Verdict, observation: Observation, workspace: Path) -> bool:
         """Keep the verdict unless the machine had a say in it.
@@ -224,7 +228,8 @@ class VerdictCache:
         if self.root is None or not enabled() or observation.tainted or verdict.outcome not in KEPT:
             return False
         try:
-            text = json.dumps({"verdict": _to_json(verdict), "programs": observation.programs})
+            created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            text = json.dumps({"verdict": _to_json(verdict), "programs": observation.programs, "created": created})
         except (TypeError, ValueError):
             return False
         final = self._entry(key)
