@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from elftools.dwarf.die import DIE
-from elftools.elf.elffile import ELFFile
+from . import pyelf
 
 REFERENCE_ATTRIBUTES = ("DW_AT_abstract_origin", "DW_AT_specification")
 
@@ -42,8 +41,8 @@ def _text(value: object) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _origin(die: DIE) -> DIE:
-    """Follow abstract_origin/specification links to the declaring DIE."""
+def _origin(die: pyelf.DIE) -> pyelf.DIE:
+    """Follow abstract_origin/specification links to the declaring pyelf.DIE."""
     seen = 0
     while seen < 8:
         for attr in REFERENCE_ATTRIBUTES:
@@ -56,7 +55,7 @@ def _origin(die: DIE) -> DIE:
     return die
 
 
-def _name(die: DIE) -> str:
+def _name(die: pyelf.DIE) -> str:
     for candidate in (die, _origin(die)):
         attr = candidate.attributes.get("DW_AT_name")
         if attr is not None:
@@ -64,17 +63,17 @@ def _name(die: DIE) -> str:
     return "?"
 
 
-def _cu_name(die: DIE) -> str:
+def _cu_name(die: pyelf.DIE) -> str:
     top = die.cu.get_top_DIE()
     attr = top.attributes.get("DW_AT_name")
     return _text(attr.value) if attr else "?"
 
 
-def _is_concrete(die: DIE) -> bool:
+def _is_concrete(die: pyelf.DIE) -> bool:
     return "DW_AT_low_pc" in die.attributes or "DW_AT_ranges" in die.attributes
 
 
-def _inlined_below(die: DIE):
+def _inlined_below(die: pyelf.DIE):
     for child in die.iter_children():
         if child.tag == "DW_TAG_inlined_subroutine":
             yield child
@@ -86,7 +85,7 @@ def inlined_edges(path: Path) -> list[InlineEdge]:
     """Every (caller, inlined callee) pair found in the file's DWARF."""
     edges: list[InlineEdge] = []
     with path.open("rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         if not elf.has_dwarf_info():
             return edges
         dwarf = elf.get_dwarf_info()
@@ -106,7 +105,7 @@ def inlined_edges(path: Path) -> list[InlineEdge]:
 def compile_units(path: Path) -> list[CompileUnit]:
     out: list[CompileUnit] = []
     with path.open("rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         if not elf.has_dwarf_info():
             return out
         for cu in elf.get_dwarf_info().iter_CUs():
@@ -145,7 +144,7 @@ def line_rows(path: Path) -> list[LineRow]:
     """
     rows: list[LineRow] = []
     with path.open("rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         if not elf.has_dwarf_info():
             return rows
         dwarf = elf.get_dwarf_info()

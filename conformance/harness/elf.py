@@ -14,11 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.enums import ENUM_ST_INFO_BIND, ENUM_ST_INFO_TYPE, ENUM_ST_SHNDX
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
+from . import pyelf
 
 LLVM_BITCODE_MAGIC = b"BC\xc0\xde"
 LLVM_WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"
@@ -84,10 +80,10 @@ def section_names(path: Path) -> list[str]:
 @lru_cache(maxsize=2048)
 def _section_names(identity: tuple[str, int, int, int]) -> tuple[str, ...]:
     with open(identity[0], "rb") as handle:
-        return _names_of_sections(ELFFile(handle), handle)
+        return _names_of_sections(pyelf.ELFFile(handle), handle)
 
 
-def _names_of_sections(elf: ELFFile, handle: BinaryIO) -> tuple[str, ...]:
+def _names_of_sections(elf: pyelf.ELFFile, handle: BinaryIO) -> tuple[str, ...]:
     """Every section's name, in index order, as pyelftools names them.
 
     pyelftools finds the section count and the section-name string table;
@@ -130,7 +126,7 @@ def ir_kind(path: Path) -> IRKind:
         if not any(n.startswith(GCC_LTO_PREFIX) for n in names):
             return IRKind.NONE
         slim = any(s.name == GCC_SLIM_MARKER for s in symbols_of(path))
-    except ELFError:
+    except pyelf.ELFError:
         return IRKind.NOT_AN_OBJECT
     return IRKind.GCC_SLIM if slim else IRKind.GCC_FAT
 
@@ -149,20 +145,20 @@ def symbols_of(path: Path) -> list[Symbol]:
 # Symbol table entries decoded as pyelftools names them (its enums), in bulk: pyelftools
 # locates the table and its string table, struct reads the fixed-size entries, which
 # is an order of magnitude faster than parsing each entry through construct.
-_BIND = {v: k for k, v in ENUM_ST_INFO_BIND.items() if isinstance(v, int)}
-_TYPE = {v: k for k, v in ENUM_ST_INFO_TYPE.items() if isinstance(v, int)}
-_SHNDX = {v: k for k, v in ENUM_ST_SHNDX.items() if isinstance(v, int)}
+_BIND = {v: k for k, v in pyelf.ENUM_ST_INFO_BIND.items() if isinstance(v, int)}
+_TYPE = {v: k for k, v in pyelf.ENUM_ST_INFO_TYPE.items() if isinstance(v, int)}
+_SHNDX = {v: k for k, v in pyelf.ENUM_ST_SHNDX.items() if isinstance(v, int)}
 
 
 @lru_cache(maxsize=2048)
 def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
     with open(identity[0], "rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         names = _names_of_sections(elf, handle)
         # The table by index: get_section_by_name would build every section to map their names.
         wanted = next((names.index(n) for n in (".symtab", ".dynsym") if n in names), None)
         table = elf.get_section(wanted) if wanted is not None else None
-        if not isinstance(table, SymbolTableSection):
+        if not isinstance(table, pyelf.SymbolTableSection):
             return ()
         strings = elf.get_section(table["sh_link"]).data()
         data = table.data()
@@ -218,14 +214,14 @@ def global_definitions(path: Path) -> set[str]:
 
 def section_data(path: Path, name: str) -> bytes | None:
     with path.open("rb") as handle:
-        section = ELFFile(handle).get_section_by_name(name)
+        section = pyelf.ELFFile(handle).get_section_by_name(name)
         return None if section is None else section.data()
 
 
 def contains_bytes(path: Path, needle: bytes) -> bool:
     """Whether any allocated section holds needle (e.g. a unique string)."""
     with path.open("rb") as handle:
-        for section in ELFFile(handle).iter_sections():
+        for section in pyelf.ELFFile(handle).iter_sections():
             if section["sh_flags"] & 0x2 and section["sh_type"] != "SHT_NOBITS" and needle in section.data():
                 return True
     return False
@@ -234,14 +230,14 @@ def contains_bytes(path: Path, needle: bytes) -> bool:
 def section_size(path: Path, name: str) -> int | None:
     """The size of one section (e.g. .text for the cost figures), or None if absent."""
     with path.open("rb") as handle:
-        section = ELFFile(handle).get_section_by_name(name)
+        section = pyelf.ELFFile(handle).get_section_by_name(name)
         return None if section is None else int(section["sh_size"])
 
 
 def pointer_words(path: Path, name: str) -> list[int] | None:
     """A section read as pointer-sized words in the file's byte order (a table of addresses)."""
     with path.open("rb") as handle:
-        image = ELFFile(handle)
+        image = pyelf.ELFFile(handle)
         section = image.get_section_by_name(name)
         if section is None:
             return None
@@ -255,9 +251,9 @@ def code_relocations(path: Path, targets: set[str]) -> list[int]:
     """Offsets of relocations against ``targets`` in executable sections (kept with --emit-relocs)."""
     offsets: list[int] = []
     with path.open("rb") as handle:
-        image = ELFFile(handle)
+        image = pyelf.ELFFile(handle)
         for section in image.iter_sections():
-            if not isinstance(section, RelocationSection) or section["sh_link"] == 0:
+            if not isinstance(section, pyelf.RelocationSection) or section["sh_link"] == 0:
                 continue
             if not image.get_section(section["sh_info"])["sh_flags"] & SHF_EXECINSTR:
                 continue
@@ -273,7 +269,7 @@ def code_at(path: Path, symbol: Symbol, length: int) -> bytes:
     if symbol.section_index is None:
         return b""
     with path.open("rb") as handle:
-        section = ELFFile(handle).get_section(symbol.section_index)
+        section = pyelf.ELFFile(handle).get_section(symbol.section_index)
         start = symbol.value - section["sh_addr"]
         return section.data()[start : start + length]
 
@@ -300,8 +296,8 @@ def object_ir(path: Path) -> str:
             return ""
         handle.seek(0)
         try:
-            names = [s.name for s in ELFFile(handle).iter_sections()]
-        except ELFError:
+            names = [s.name for s in pyelf.ELFFile(handle).iter_sections()]
+        except pyelf.ELFError:
             return ""
     return "gcc" if any(n.startswith(GCC_LTO_PREFIX) for n in names) else "none"
 
@@ -321,7 +317,7 @@ def image_symbols(path: Path) -> ImageSymbols | None:
     if not is_elf(path):
         return None
     with path.open("rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         ir, text = [], 0
         for section in elf.iter_sections():
             if is_ir_section(section.name):
@@ -330,7 +326,7 @@ def image_symbols(path: Path) -> ImageSymbols | None:
                 text = int(section["sh_size"])
         functions, names = [], []
         table = elf.get_section_by_name(".symtab")
-        if isinstance(table, SymbolTableSection):
+        if isinstance(table, pyelf.SymbolTableSection):
             for sym in table.iter_symbols():
                 if not sym.name:
                     continue
@@ -360,9 +356,9 @@ class VersionedSymbol:
 def versioned_dynamic_symbols(path: Path) -> list[VersionedSymbol]:
     """Every named .dynsym entry with the version its .gnu.version entry points at."""
     with path.open("rb") as handle:
-        elf = ELFFile(handle)
+        elf = pyelf.ELFFile(handle)
         dynsym = elf.get_section_by_name(".dynsym")
-        if not isinstance(dynsym, SymbolTableSection):
+        if not isinstance(dynsym, pyelf.SymbolTableSection):
             return []
         versym = elf.get_section_by_name(".gnu.version")
         verdef = elf.get_section_by_name(".gnu.version_d")

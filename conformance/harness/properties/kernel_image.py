@@ -46,10 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
-from .. import dwarf, elf, image
+from .. import dwarf, elf, image, pyelf
 from ..cases import Case
 from ..image_report import initcall_problems, parse_report
 from ..schema import Field, Int, ListOf, OneOf, PerFamily, Record, Source, Str, TableOf
@@ -236,9 +233,9 @@ def _check_partitions(build: image.ImageBuild, minimum: int | None, findings: Fi
 def _function_starts(path: Path, names: Sequence[str]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     with path.open("rb") as handle:
-        elf_file = ELFFile(handle)
+        elf_file = pyelf.ELFFile(handle)
         symtab = elf_file.get_section_by_name(".symtab")
-        if not isinstance(symtab, SymbolTableSection):
+        if not isinstance(symtab, pyelf.SymbolTableSection):
             return out
         for sym in symtab.iter_symbols():
             base = sym.name.split(".", 1)[0] if sym.name else ""

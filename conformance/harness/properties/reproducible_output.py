@@ -24,10 +24,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
-from .. import elf
+from .. import elf, pyelf
 from ..build import Builder, CaseBuild, link_arguments, object_name
 from ..cases import Case, FileFlags
 from ..process import Step
@@ -47,7 +44,7 @@ def first_difference(one: Path, two: Path) -> str | None:
         return f"byte {offset} of {len(a)}/{len(b)} (not ELF: no sections to name)"
     try:
         with one.open("rb") as h1, two.open("rb") as h2:
-            left, right = ELFFile(h1), ELFFile(h2)
+            left, right = pyelf.ELFFile(h1), pyelf.ELFFile(h2)
             names_left = [s.name for s in left.iter_sections()]
             names_right = [s.name for s in right.iter_sections()]
             if names_left != names_right:
@@ -58,7 +55,7 @@ def first_difference(one: Path, two: Path) -> str | None:
                 nobits = s1["sh_type"] == "SHT_NOBITS"
                 if (not nobits and s1.data() != s2.data()) or s1.header != s2.header:
                     return f"section {s1.name or '(null)'} (first byte difference at file offset {offset})"
-    except ELFError as exc:
+    except pyelf.ELFError as exc:
         return f"byte {offset} ({exc})"
     return f"the ELF headers or padding (file offset {offset})"
 
