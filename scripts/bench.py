@@ -119,10 +119,20 @@ class Round:
     tool_cpu: float
 
 
+def settle() -> None:
+    """Each measured run starts quiet: a cold run writes hundreds of MiB to its cache, and the
+    next run would otherwise pay for the kernel's writeback of them (the -n 2 run of a round
+    followed its -n 1 run directly)."""
+    os.sync()
+    time.sleep(2)
+
+
 def cold_round(common: list[str], tmp: Path, number: int, opts: argparse.Namespace) -> tuple[Round, Path, Path]:
     one, two, events = tmp / f"n1-{number}", tmp / f"n2-{number}", tmp / f"events-{number}"
+    settle()
     print(f"cold, -n 1 (round {number}):")
     cold1 = run([*common, "-n", "1"], one, events / "cold-n1")[0]
+    settle()
     print(f"cold, -n 2 (round {number}):")
     cold2, *span = run([*common, "-n", "2"], two, events / "cold-n2")
     if opts.profile:
@@ -164,10 +174,7 @@ def main() -> None:
             result, warm_cache, events = cold_round(common, Path(tmp), number, opts)
             rounds.append(result)
         warm2_runs, warm0_runs = [], []
-        # The cold runs wrote hundreds of MiB to the cache: let that writeback finish first,
-        # or the warm runs measure the kernel flushing it.
-        os.sync()
-        time.sleep(2)
+        settle()
         for number in range(1, opts.warm_runs + 1):
             print(f"warm, -n 2 ({number}):")
             warm2, *span = run([*common, "-n", "2"], warm_cache, events / f"warm-n2-{number}")
