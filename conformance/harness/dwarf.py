@@ -42,7 +42,7 @@ def _text(value: object) -> str:
 
 
 def _origin(die: pyelf.DIE) -> pyelf.DIE:
-    """Follow abstract_origin/specification links to the declaring pyelf.DIE."""
+    """Follow abstract_origin/specification links to the declaring DIE."""
     seen = 0
     while seen < 8:
         for attr in REFERENCE_ATTRIBUTES:

@@ -98,12 +98,13 @@ def _names_of_sections(elf: pyelf.ELFFile, handle: BinaryIO) -> tuple[str, ...]:
     handle.seek(offset)
     table = handle.read(size * count)
     order = "<I" if elf.little_endian else ">I"
-    names = []
-    for index in range(count):
-        (at,) = struct.unpack_from(order, table, index * size)
-        end = strings.find(b"\0", at)
-        names.append(strings[at : end if end >= 0 else None].decode("utf-8", errors="replace"))
-    return tuple(names)
+    return tuple(_string_at(strings, struct.unpack_from(order, table, index * size)[0]) for index in range(count))
+
+
+def _string_at(strings: bytes, offset: int) -> str:
+    """The NUL-terminated name at ``offset`` of a string table, decoded as pyelftools does."""
+    end = strings.find(b"\0", offset)
+    return strings[offset : end if end >= 0 else None].decode("utf-8", errors="replace")
 
 
 def ir_kind(path: Path) -> IRKind:
@@ -170,8 +171,7 @@ def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
                 name_at, info, _, shndx, value, size = struct.unpack_from(order + "IBBHQQ", data, offset)
             else:
                 name_at, value, size, info, _, shndx = struct.unpack_from(order + "IIIBBH", data, offset)
-            end = strings.find(b"\0", name_at)
-            name = strings[name_at : end if end >= 0 else None].decode("utf-8", errors="replace")
+            name = _string_at(strings, name_at)
             if not name:
                 continue
             index = None if shndx in _SHNDX else shndx
@@ -296,7 +296,7 @@ def object_ir(path: Path) -> str:
             return ""
         handle.seek(0)
         try:
-            names = [s.name for s in pyelf.ELFFile(handle).iter_sections()]
+            names = _names_of_sections(pyelf.ELFFile(handle), handle)
         except pyelf.ELFError:
             return ""
     return "gcc" if any(n.startswith(GCC_LTO_PREFIX) for n in names) else "none"
