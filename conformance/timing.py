@@ -41,8 +41,8 @@ def _longest_first(items: list[pytest.Item], seen: dict[str, float]) -> None:
     """
     if any(item.get_closest_marker("kernel") is not None for item in items):
         return
-    slots = [i for i, item in enumerate(items) if _schedule_key(item) is not None]
-    keys = [str(_schedule_key(items[i])) for i in slots]
+    keyed = [(i, key) for i, item in enumerate(items) if (key := _schedule_key(item)) is not None]
+    slots, keys = [i for i, _ in keyed], [key for _, key in keyed]
     ordered = [items[slots[j]] for j in schedule.longest_first(keys, seen)]
     for i, item in zip(slots, ordered, strict=True):
         items[i] = item

@@ -146,16 +146,15 @@ def profile_report(folder: Path, *, started: float, ended: float, top: int = 8) 
     test_pids = {e["pid"] for e in tests}
     for own in by_pid.values():
         who = own[0]["worker"]
-        configured = next((e for e in own if e["kind"] == "configured"), None)
-        process = next((e for e in own if e["kind"] == "process"), None)
-        if configured and process:
-            startup[who] = configured["t"] - process["started"]
-        finished = next((e for e in own if e["kind"] == "finished"), None)
-        if finished:
-            harness_cpu[who] = finished["cpu"]
-        resolved = next((e for e in own if e["kind"] == "resolved"), None)
-        if resolved:
-            resolution[who] = resolved["seconds"]
+        first: dict[str, dict] = {}
+        for e in own:
+            first.setdefault(e["kind"], e)
+        if "configured" in first and "process" in first:
+            startup[who] = first["configured"]["t"] - first["process"]["started"]
+        if "finished" in first:
+            harness_cpu[who] = first["finished"]["cpu"]
+        if "resolved" in first:
+            resolution[who] = first["resolved"]["seconds"]
     properties: dict[str, PropertyCost] = defaultdict(PropertyCost)
     runs = [e for e in events if e["kind"] == "run"]
     for test in tests:

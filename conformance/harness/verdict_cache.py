@@ -57,7 +57,6 @@ VOLATILE_ENV = frozenset(
 VOLATILE_PREFIXES = ("PYTEST_", "LTO_CONFORMANCE_", "SSH_", "XDG_SESSION", "WINDOWID", "KITTY_", "VTE_")
 # Outcomes worth keeping: whether the toolchain has the property. A SKIP says what the machine lacks.
 KEPT = (PASS, FAIL)
-SUITE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def enabled() -> bool:

@@ -153,14 +153,13 @@ def _context_parts(ctx: Context) -> list[str]:
 
 
 def _evaluate(ctx: Context, prop: Property, case: Case) -> Verdict:
-    name = prop.name
-    verdict = Verdict(PASS, name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
+    verdict = Verdict(PASS, prop.name, ctx.toolchain.full_id, case.path_for_humans, why=case.why)
     for required in prop.requires:
-        name, _, only_case = required.partition("/")
-        failed = prerequisite_failure(ctx, name, only_case or case.name)
+        required_name, _, only_case = required.partition("/")
+        failed = prerequisite_failure(ctx, required_name, only_case or case.name)
         if failed is not None:
             verdict.outcome = SKIP
-            verdict.blocked_by = Blocker(name, failed.first_problem)
+            verdict.blocked_by = Blocker(required_name, failed.first_problem)
             verdict.reason = verdict.blocked_by.describe()
             return verdict
     findings = Findings()
