@@ -44,6 +44,7 @@ WORKER_TOOLCHAINS = "lto_conformance_toolchains"
 WORKER_HOST = "lto_conformance_host"
 WORKER_LABELS = "lto_conformance_labels"
 SPACE_CHECKED = pytest.StashKey[bool]()
+CACHE_ROOT = pytest.StashKey[Path]()
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
 KNOWN_ENTRY = pytest.StashKey[known_failures.KnownFailure]()
 
@@ -246,7 +247,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def cache_root(config: pytest.Config) -> Path:
-    """--lto-cache, else $LTO_CONFORMANCE_CACHE, else pytest's own cache (cleared by --cache-clear)."""
+    """--lto-cache, else $LTO_CONFORMANCE_CACHE, else pytest's own cache (cleared by --cache-clear).
+
+    Prepared (created, proven writable) once per run; every later caller gets the same folder.
+    """
+    root = config.stash.get(CACHE_ROOT, None)
+    if root is None:
+        root = config.stash[CACHE_ROOT] = _prepare_cache_root(config)
+    return root
+
+
+def _prepare_cache_root(config: pytest.Config) -> Path:
     chosen = config.getoption("lto_cache") or os.environ.get("LTO_CONFORMANCE_CACHE")
     if chosen:
         shown = f"--lto-cache {chosen}" if config.getoption("lto_cache") else f"$LTO_CONFORMANCE_CACHE {chosen}"

@@ -11,10 +11,11 @@ from conformance import plugin
 
 
 class WorkerConfig:
-    """What plugin.toolchains_here reads of a worker's config: options and workerinput."""
+    """What plugin.toolchains_here reads of a worker's config: options, workerinput, the stash."""
 
     def __init__(self, workerinput: dict, toolchain: str = "gcc") -> None:
         self.workerinput = workerinput
+        self.stash = pytest.Stash()
         self.options = {"toolchain": [toolchain], "cflags": "", "ldflags": ""}
 
     def getoption(self, name: str):
