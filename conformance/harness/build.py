@@ -33,7 +33,7 @@ from pathlib import Path
 
 from . import verdict_cache
 from .cases import Case
-from .process import DEFAULT_TIMEOUT, SCRATCH_ENV, Step, low_on_space, run
+from .process import DEFAULT_TIMEOUT, Step, low_on_space, run
 from .toolchain import Tool, Toolchain
 
 BUILD_PLACEHOLDER = "@BUILD@"
@@ -133,8 +133,7 @@ class StepCache:
         """Keep the step unless the environment caused its outcome; True if it is stored now."""
         if self.root is None or step.environment_failure is not None:
             return False
-        scratch_env = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
-        short = low_on_space([self.root, folder, Path(scratch_env) if scratch_env else None]) if not step.ok else None
+        short = low_on_space([self.root, folder, step.temp_dir]) if not step.ok else None
         if short:
             verdict_cache.saw_machine(short)  # nor is a verdict reached on it
             return False

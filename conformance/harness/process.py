@@ -122,6 +122,12 @@ class Step:
         return f"$ {prefix + ' ' if prefix else ''}{command}"
 
     @property
+    def temp_dir(self) -> Path | None:
+        """Where its temporaries went: the TMPDIR it was given, else the suite's scratch folder."""
+        folder = self.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
+        return Path(folder) if folder else None
+
+    @property
     def signalled(self) -> bool:
         """Killed by a signal: negative without the shim, 128+N through it (as a shell reports)."""
         return self.returncode < 0 or 128 < self.returncode <= 128 + 64
@@ -452,8 +458,7 @@ def run(
     )
     cause = step.environment_failure
     if cause is None and not step.ok:
-        scratch = step.env.get("TMPDIR") or os.environ.get(SCRATCH_ENV)
-        cause = low_on_space([cwd, Path(scratch) if scratch else None])
+        cause = low_on_space([cwd, step.temp_dir])
     if cause is not None:
         verdict_cache.saw_machine(f"{Path(argv[0]).name}: {cause}")
     return step

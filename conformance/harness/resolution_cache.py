@@ -19,10 +19,10 @@ import hashlib
 import os
 import pickle
 import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from .cache_files import write_atomically
 from .toolchain import Toolchain, ToolchainSpec
 from .verdict_cache import environment_identity, program_identity, suite_identity
 
@@ -71,12 +71,5 @@ def resolve_cached(
     except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError, TypeError):
         pass  # no entry, or one this code cannot read: resolve
     toolchain = resolve(spec)
-    scratch = root / "tmp" / f"toolchain-{uuid.uuid4().hex}"
-    try:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(pickle.dumps((toolchain, files_of(toolchain, spec))))
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch, entry)
-    except OSError:
-        scratch.unlink(missing_ok=True)
+    write_atomically(root, entry, pickle.dumps((toolchain, files_of(toolchain, spec))))
     return toolchain

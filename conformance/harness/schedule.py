@@ -18,11 +18,11 @@ to every toolchain.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
+
+from .cache_files import write_atomically
 
 SHIPPED = Path(__file__).with_name("expected_seconds.json")
 HISTORY = "durations.json"
@@ -62,10 +62,4 @@ def remember(root: Path | None, measured: Iterable[tuple[str, float]]) -> None:
     seen = history(root)
     for key, seconds in measured:
         seen[key] = round(max(seconds, seen.get(key, 0.0)), 3)
-    scratch = root / "tmp" / f"durations-{uuid.uuid4().hex}"
-    try:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_text(json.dumps(seen, indent=0, sort_keys=True))
-        os.replace(scratch, root / HISTORY)
-    except OSError:
-        scratch.unlink(missing_ok=True)
+    write_atomically(root, root / HISTORY, json.dumps(seen, indent=0, sort_keys=True).encode())
