@@ -33,7 +33,8 @@ from pathlib import Path
 
 from . import verdict_cache
 from .cases import Case
-from .process import DEFAULT_TIMEOUT, Step, low_on_space, run
+from .process import DEFAULT_TIMEOUT, run
+from .step import Step, low_on_space
 from .toolchain import Tool, Toolchain
 
 BUILD_PLACEHOLDER = "@BUILD@"
