@@ -2,8 +2,10 @@
 
 Under xdist the workers order the conformance tests longest first
 (``harness.schedule``) and the controller deals them round robin
-(``xdist_schedule``); with ``$LTO_CONFORMANCE_PROFILE`` each test's span and
-the harness's own CPU are recorded for ``scripts/bench.py --profile``.
+(``xdist_schedule``); a rerun whose last run started no command runs in the
+controller without workers (``harness.warm_run``); with
+``$LTO_CONFORMANCE_PROFILE`` each test's span and the harness's own CPU are
+recorded for ``scripts/bench.py --profile``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,74 @@ import time
 
 import pytest
 
-from .harness import profile, schedule
-from .plugin import TOOLCHAINS, _property_of, cache_root
+from .harness import process, profile, schedule, warm_run
+from .harness.errors import UsageError
+from .plugin import CASES_ROOT, CONFORMANCE_DIR, PROJECT_ROOT, TOOLCHAINS, _property_of, _wants_conformance, cache_root
+
+WARM_KEY = pytest.StashKey[str]()
+IN_PROCESS = pytest.StashKey[bool]()
+WORKERS_STARTED = pytest.StashKey[list]()  # commands each finished worker started; None for one that crashed
+STARTED_OUTPUT = "lto_conformance_commands_started"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``-n N`` again after a run of the same command that started no command: run it here (harness.warm_run).
+
+    A plain hook: after the cache provider's (tryfirst) has set up the cache,
+    before xdist's (trylast) decides whether to start workers.
+    """
+    if hasattr(config, "workerinput") or not _asks_for_local_workers(config) or not _wants_conformance(config):
+        return
+    try:
+        root = cache_root(config)
+    except UsageError:
+        return  # the plugin says what is wrong with the cache
+    test_files = [*CONFORMANCE_DIR.glob("*.py"), PROJECT_ROOT / "conftest.py", PROJECT_ROOT / "pyproject.toml"]
+    key = warm_run.invocation_key(config.invocation_params.args, config.invocation_params.dir, CASES_ROOT, test_files)
+    config.stash[WARM_KEY] = key
+    config.stash[WORKERS_STARTED] = []
+    if warm_run.last_started_nothing(root, key):
+        config.option.numprocesses, config.option.dist, config.option.tx = 0, "no", []
+        config.stash[IN_PROCESS] = True
+
+
+def _asks_for_local_workers(config: pytest.Config) -> bool:
+    option = config.option
+    if not getattr(option, "numprocesses", None) or getattr(option, "dist", "no") != "load":
+        return False
+    if option.collectonly or getattr(option, "cacheclear", False) or getattr(option, "looponfail", False):
+        return False
+    return warm_run.enabled() and all(tx == "popen" for tx in getattr(option, "tx", []) or ["?"])
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if config.stash.get(IN_PROCESS, False):
+        return [
+            "lto-conformance: the last run of this command started no tool, so this one runs in one process "
+            f"without xdist workers (${warm_run.WARM_IN_PROCESS_ENV}=0 keeps them)"
+        ]
+    return []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    started = getattr(node, "workeroutput", {}).get(STARTED_OUTPUT)
+    node.config.stash.setdefault(WORKERS_STARTED, []).append(None if error else started)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):
+        config.workeroutput[STARTED_OUTPUT] = process.commands_started()
+        return
+    key = config.stash.get(WARM_KEY, None)
+    if key is None:
+        return
+    workers = config.stash.get(WORKERS_STARTED, [])
+    started = [process.commands_started(), *workers]
+    finished = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and session.testscollected > 0
+    warm = finished and all(n == 0 for n in started)
+    warm_run.remember(cache_root(config), key, warm)
 
 
 @pytest.hookimpl(trylast=True)

@@ -1,9 +1,11 @@
 """The speed-ups change no verdict: a run with each of them gives what a run without them gives.
 
 A run of real properties with the optimisations off (cold), then with them
-on twice (the verdict cache empty, under xdist with the longest-first
-schedule; then the verdict cache filled), against the same
-toolchain: the outcomes and failure texts must be identical test by test.
+on (the verdict cache empty, under xdist with the longest-first schedule;
+then the verdict cache filled; then ``-n 2`` again, which a run that started
+no command lets run without workers; then with the kept verdicts gone, still
+in one process, which must rebuild and take the workers back), against the
+same toolchain: the outcomes and failure texts must be identical test by test.
 The properties chosen include a known gcc failure, uncached runs (jobserver,
 tmpdir, reproducible-output) and properties that stand on others.
 """
@@ -27,12 +29,15 @@ OFF = {"LTO_CONFORMANCE_VERDICT_CACHE": "0", "LTO_CONFORMANCE_RESOLUTION_CACHE":
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
-def _run(tmp_path: Path, name: str, cache: Path, extra_env: dict[str, str], *args: str) -> dict[str, tuple[str, str]]:
+XDIST_STARTED = "bringing up nodes"
+
+
+def _run(tmp_path: Path, cache: Path, extra_env: dict[str, str], *args: str) -> tuple[dict, str]:
     env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(cache), "LC_ALL": "C", **extra_env}
     for key in ("CC", *OFF):
         if key not in extra_env:
             env.pop(key, None)
-    report = tmp_path / name
+    report = tmp_path / f"report-{cache.name}"  # one command line for every run on one cache
     result = subprocess.run(
         [*PYTEST, "-k", PROPERTIES, "--lto-report", str(report), *args],
         cwd=ROOT,
@@ -43,17 +48,29 @@ def _run(tmp_path: Path, name: str, cache: Path, extra_env: dict[str, str], *arg
     )
     assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-2000:]
     tests = json.loads((report / "results.json").read_text())["tests"]
-    return {t["nodeid"]: (t["outcome"], t.get("message", "")) for t in tests}
+    return {t["nodeid"]: (t["outcome"], t.get("message", "")) for t in tests}, result.stdout
 
 
 def test_verdicts_identical_with_and_without_the_optimisations(tmp_path: Path) -> None:
-    plain = _run(tmp_path, "off", tmp_path / "cache-off", OFF)
+    plain, _ = _run(tmp_path, tmp_path / "cache-off", OFF)
+    cache = tmp_path / "cache-on"
     # Under xdist: longest first, dealt round robin by the suite's scheduler.
-    cold = _run(tmp_path, "cold", tmp_path / "cache-on", {}, "-n", "2")
-    warm = _run(tmp_path, "warm", tmp_path / "cache-on", {})
+    cold, cold_out = _run(tmp_path, cache, {}, "-n", "2")
+    warm, warm_out = _run(tmp_path, cache, {}, "-n", "2")
+    again, again_out = _run(tmp_path, cache, {}, "-n", "2")
     assert plain, "no test ran"
     assert cold == plain
     assert warm == plain
+    assert again == plain
+    assert XDIST_STARTED in cold_out and XDIST_STARTED in warm_out
+    assert XDIST_STARTED not in again_out, "a rerun after one that started no command still started workers"
+    assert any((cache / "warm-runs").iterdir())
+    shutil.rmtree(cache / "verdicts")
+    shutil.rmtree(cache / "steps")
+    rebuilt, rebuilt_out = _run(tmp_path, cache, {}, "-n", "2")
+    assert rebuilt == plain
+    assert XDIST_STARTED not in rebuilt_out
+    assert not any((cache / "warm-runs").iterdir()), "a run that started commands left its invocation marked warm"
     assert any((tmp_path / "cache-on" / "verdicts").rglob("verdict.json")), "the warm run read no kept verdict"
     assert any((tmp_path / "cache-on" / "toolchains").glob("*.pickle")), "no resolved toolchain was kept"
     assert not (tmp_path / "cache-off" / "verdicts").exists(), "switched off, a verdict was kept"

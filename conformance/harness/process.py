@@ -107,6 +107,15 @@ _session = uuid.uuid4().hex
 _worker = "main"
 _live: dict[int, int] = {}  # pgid -> pid of its leader, for every step running in this process
 _live_lock = threading.Lock()
+_started = 0  # commands this process has started (run): a warm run starts none (warm_run)
+_started_lock = threading.Lock()
+
+
+def commands_started() -> int:
+    """How many commands ``run`` has started in this process, failed starts included."""
+    return _started
+
+
 _subreaper_tried = False
 
 
@@ -272,7 +281,10 @@ def run(
     skips the RSS shim (about 15 ms) where memory is not a figure anyone reads;
     ``LTO_CONFORMANCE_MEASURE_RSS=0`` skips it everywhere (the self-tests do).
     """
+    global _started
     argv = tuple(str(a) for a in argv)
+    with _started_lock:
+        _started += 1
     extra = dict(env or {})
     measure_rss = measure_rss and os.environ.get("LTO_CONFORMANCE_MEASURE_RSS", "1") != "0"
     _become_subreaper()
