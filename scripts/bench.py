@@ -37,6 +37,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conformance.harness.build import StepCache
 from conformance.harness.profile import PROFILE_ENV, profile_report, tool_seconds
 from conformance.harness.schedule import HISTORY, SHIPPED
 
@@ -74,8 +75,8 @@ def run(args: list[str], cache: Path, profile_dir: Path | None = None) -> tuple[
 def step_seconds(cache: Path) -> tuple[float, int]:
     """The recorded durations of the cached steps (each lands in the step cache once)."""
     total, count = 0.0, 0
-    for record in cache.glob("steps/*/*/step.json"):
-        total += json.loads(record.read_text())["seconds"]
+    for record in StepCache(cache).records():
+        total += record["seconds"]
         count += 1
     return total, count
 

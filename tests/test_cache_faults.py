@@ -121,3 +121,46 @@ def test_a_store_that_runs_out_of_space_is_dropped(system_gcc, tmp_path):
         assert step.ok, step.describe_failure()
         assert stored_steps(fs / "cache") == 0
         assert not any((fs / "cache" / "tmp").glob("*"))
+
+
+def _stored_copy(tmp_path: Path) -> tuple[StepCache, Path, str, object]:
+    """One step (cp, an executable input) run and stored; the cache, its build folder, key and tool."""
+    from conformance.harness.toolchain import Tool
+
+    cp = shutil.which("cp")
+    assert cp is not None
+    tool = Tool(argv=(cp,), path=Path(cp), identity="cp-for-the-test")
+    cache, folder = StepCache(tmp_path / "cache"), tmp_path / "build"
+    folder.mkdir()
+    (folder / "in").write_bytes(b"\x7fELF pretend")
+    (folder / "in").chmod(0o755)
+    assert Builder(folder, cache).step(tool, ["-p", "in", "out"], inputs=["in"]).ok
+    key = cache.key(tool, [cp, "-p", "in", "out"], folder, ["in"], {})
+    return cache, folder, key, tool
+
+
+def test_a_torn_entry_is_a_miss(tmp_path):
+    """An entry cut short (a crash mid-write without the rename's atomicity) reruns the step, no error."""
+    cache, folder, key, tool = _stored_copy(tmp_path)
+    entry = cache.entry(key)
+    whole = entry.read_bytes()
+    for cut in (len(whole) - 1, whole.index(b"\n"), 10, 0):
+        entry.write_bytes(whole[:cut])
+        assert cache.load(key, folder) is None, f"an entry cut at byte {cut} was read back"
+    (folder / "out").unlink()
+    step = Builder(folder, cache).step(tool, ["-p", "in", "out"], inputs=["in"])
+    assert step.ok and not step.cached
+
+
+def test_a_loaded_file_shares_nothing_with_the_cache(tmp_path):
+    """A tool that rewrites a loaded output in place (GNU as truncates its -o file) cannot change the entry."""
+    cache, folder, key, _ = _stored_copy(tmp_path)
+    (folder / "out").unlink()
+    loaded = cache.load(key, folder)
+    assert loaded is not None and loaded.cached
+    assert (folder / "out").read_bytes() == b"\x7fELF pretend"
+    assert os.access(folder / "out", os.X_OK), "the stored file's mode comes back"
+    with (folder / "out").open("r+b") as handle:
+        handle.write(b"clobbered")
+    again = cache.load(key, folder)
+    assert again is not None and (folder / "out").read_bytes() == b"\x7fELF pretend"

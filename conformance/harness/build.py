@@ -2,12 +2,16 @@
 
 Each step (one compiler, archiver or linker call) is keyed by the identity
 of the tool that runs it, its argv, its environment and the content of the
-files it reads. On a hit the files the step produced are hard-linked into the
+files it reads. On a hit the files the step produced are written into the
 build folder and its original record (exit code, output, time, peak RSS)
 is returned, so a rerun on an unchanged toolchain runs no tool at all while
-reports still carry the figures that were really measured. Entries are
-written to a private folder and renamed into place, which keeps concurrent
-``pytest -n`` workers safe: the first rename wins, the rest discard theirs.
+reports still carry the figures that were really measured. An entry is one
+file (the record as a JSON line, then the produced files' bytes), written
+under a private name and renamed into place: concurrent ``pytest -n``
+workers never see half an entry, and a store costs a create and a rename
+(a folder per entry cost ten filesystem operations, a millisecond a step
+on this machine kind). Build folders get copies, never links, so no tool
+that rewrites its output in place can reach into the cache.
 Steps reach the cache only when their result reflects the toolchain: a
 step that timed out, was killed by a signal, or failed because the machine
 did (no space left, an I/O error) is never stored, and a store that itself
@@ -20,15 +24,17 @@ missing file later.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import verdict_cache
@@ -38,7 +44,8 @@ from .step import Step, low_on_space
 from .toolchain import Tool, Toolchain
 
 BUILD_PLACEHOLDER = "@BUILD@"
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
+ENTRY_SUFFIX = ".step"
 # An ar operation with modifiers (rcs, rcsT, qc, ...) that writes the archive named next.
 AR_WRITES = re.compile(r"^-?[cDlNoPSsTuUv]*[rq][cDlNoPSsTuUv]*$")
 
@@ -104,26 +111,23 @@ class StepCache:
         h.update("\0".join(parts).encode())
         return h.hexdigest()
 
+    def entry(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / "steps" / key[:2] / f"{key}{ENTRY_SUFFIX}"
+
     def load(self, key: str, folder: Path) -> Step | None:
         if self.root is None:
             return None
-        entry = self.root / "steps" / key[:2] / key
-        record = entry / "step.json"
-        if not record.is_file():
-            return None
         try:
-            data = json.loads(record.read_text())
-        except (OSError, ValueError):
+            blob = self.entry(key).read_bytes()
+        except OSError:
+            return None
+        entry = read_entry(blob)
+        if entry is None:
             return None  # a torn or unreadable entry is a miss, never an error
-        for name in data.pop("files"):
-            target = folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                target.unlink()
-            try:
-                os.link(entry / "files" / name, target)
-            except OSError:
-                shutil.copy2(entry / "files" / name, target)
+        data, files = entry
+        for name, mode, content in files:
+            _write_file(folder / name, content, mode)
         data["argv"] = tuple(a.replace(BUILD_PLACEHOLDER, str(folder)) for a in data["argv"])
         data["cwd"] = folder
         data["env"] = {k: v.replace(BUILD_PLACEHOLDER, str(folder)) for k, v in data["env"].items()}
@@ -138,38 +142,86 @@ class StepCache:
         if short:
             verdict_cache.saw_machine(short)  # nor is a verdict reached on it
             return False
-        final = self.root / "steps" / key[:2] / key
+        final = self.entry(key)
         if final.exists():
             return False
-        scratch = self.root / "tmp" / uuid.uuid4().hex
+        scratch = self.root / "tmp" / f"{uuid.uuid4().hex}{ENTRY_SUFFIX}"
         try:
-            self._write(key, step, folder, produced, scratch, final)
+            _create_then_rename(scratch, final, _entry_bytes(step, folder, sorted(produced)))
         except OSError:
             # The cache filled up (or went read-only): the run goes on uncached.
-            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.unlink(missing_ok=True)
             return False
         return True
 
-    def _write(self, key: str, step: Step, folder: Path, produced: Iterable[str], scratch: Path, final: Path) -> None:
-        (scratch / "files").mkdir(parents=True)
-        names = sorted(produced)
-        for name in names:
-            dest = scratch / "files" / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(folder / name, dest)
-        record = asdict(step)
-        record.pop("cached")
-        record["cwd"] = BUILD_PLACEHOLDER
-        record["argv"] = [a.replace(str(folder), BUILD_PLACEHOLDER) for a in step.argv]
-        record["env"] = {k: v.replace(str(folder), BUILD_PLACEHOLDER) for k, v in step.env.items()}
-        record["output"] = step.output.replace(str(folder), BUILD_PLACEHOLDER)
-        record["files"] = names
-        (scratch / "step.json").write_text(json.dumps(record))
+    def records(self) -> Iterator[dict]:
+        """The record of every stored step (what bench.py sums up)."""
+        if self.root is None:
+            return
+        for path in self.root.glob(f"steps/*/*{ENTRY_SUFFIX}"):
+            with contextlib.suppress(OSError, ValueError), path.open("rb") as handle:
+                yield json.loads(handle.readline())
+
+
+def _entry_bytes(step: Step, folder: Path, names: list[str]) -> bytes:
+    """The record as one JSON line, the produced files' names, sizes and modes in it, then their bytes."""
+    contents, files = [], []
+    for name in names:
+        path = folder / name
+        content = path.read_bytes()
+        contents.append(content)
+        files.append([name, len(content), stat.S_IMODE(path.stat().st_mode)])
+    record = {f.name: getattr(step, f.name) for f in dataclasses.fields(step) if f.name != "cached"}
+    record["cwd"] = BUILD_PLACEHOLDER
+    record["argv"] = [a.replace(str(folder), BUILD_PLACEHOLDER) for a in step.argv]
+    record["env"] = {k: v.replace(str(folder), BUILD_PLACEHOLDER) for k, v in step.env.items()}
+    record["output"] = step.output.replace(str(folder), BUILD_PLACEHOLDER)
+    record["files"] = files
+    return b"".join([json.dumps(record).encode(), b"\n", *contents])
+
+
+def read_entry(blob: bytes) -> tuple[dict, list[tuple[str, int, bytes]]] | None:
+    """(record, [(name, mode, content)]) of an entry; None when it is torn or not an entry."""
+    header, newline, payload = blob.partition(b"\n")
+    try:
+        data = json.loads(header) if newline else None
+        listed = [(str(name), int(size), int(mode)) for name, size, mode in data.pop("files")]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if sum(size for _, size, _ in listed) != len(payload):
+        return None
+    files, offset = [], 0
+    for name, size, mode in listed:
+        files.append((name, mode, payload[offset : offset + size]))
+        offset += size
+    return data, files
+
+
+def _create_then_rename(scratch: Path, final: Path, content: bytes) -> None:
+    """Write ``scratch``, rename it to ``final``; their folders are made only when missing (once per run)."""
+    try:
+        scratch.write_bytes(content)
+    except FileNotFoundError:
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        scratch.write_bytes(content)
+    try:
+        os.replace(scratch, final)
+    except FileNotFoundError:
         final.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(scratch, final)
-        except OSError:  # another worker stored the same step first
-            shutil.rmtree(scratch, ignore_errors=True)
+        os.replace(scratch, final)
+
+
+def _write_file(target: Path, content: bytes, mode: int) -> None:
+    """A fresh file (never one a build folder shares with another), with the mode the step gave it."""
+    target.unlink(missing_ok=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        os.fchmod(handle.fileno(), mode)
 
 
 @dataclass
