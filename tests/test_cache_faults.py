@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,22 @@ def test_a_loaded_file_shares_nothing_with_the_cache(tmp_path):
         handle.write(b"clobbered")
     again = cache.load(key, folder)
     assert again is not None and (folder / "out").read_bytes() == b"\x7fELF pretend"
+
+
+def test_an_input_is_hashed_again_once_it_changes(tmp_path):
+    """The digest memo trusts a settled file's (inode, size, mtime); a fresh file is read every time."""
+    from conformance.harness import build
+
+    source = tmp_path / "a.c"
+    source.write_text("int a = 1;\n")
+    long_ago = time.time() - 60
+    os.utime(source, (long_ago, long_ago))
+    first = build._file_digest(source)
+    assert (source.stat().st_ino, first) in {(key[1], digest) for key, digest in build._digests.items()}
+    source.write_text("int a = 2;\n")  # same size, same inode, mtime now
+    assert build._file_digest(source) != first
+    os.link(source, tmp_path / "staged.c")  # staging moves ctime, not mtime: the memo still holds
+    fresh = tmp_path / "b.c"
+    fresh.write_text("int b;\n")
+    build._file_digest(fresh)
+    assert not any(key[1] == fresh.stat().st_ino for key in build._digests), "a fresh file is not memoised"

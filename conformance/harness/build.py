@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,12 +51,38 @@ ENTRY_SUFFIX = ".step"
 AR_WRITES = re.compile(r"^-?[cDlNoPSsTuUv]*[rq][cDlNoPSsTuUv]*$")
 
 
+# Digests of inputs already read, by the file's stat identity (see _file_digest).
+_digests: dict[tuple[int, int, int, int], str] = {}
+# How old a file's last change must be before its stat identity is trusted to name its content:
+# timestamps move in clock ticks, and a file rewritten within one keeps its mtime (git's "racy" case).
+SETTLED_SECONDS = 2.0
+
+
 def _file_digest(path: Path) -> str:
+    """The SHA-256 of a file, read again only when its stat identity changed.
+
+    Every compile of a case lists all of the case's files as inputs, and the
+    build folders hard-link them: the same inode is hashed again and again.
+    A digest is reused only for a file whose inode, size and mtime are
+    unchanged and whose mtime had settled when it was read; a file written
+    moments ago (a step's output) is read every time. Not ctime: staging
+    hard-links the case's files, and each link moves their ctime. What this
+    cannot see, like git with ``core.trustctime`` off, is a rewrite in place
+    that keeps the size and puts the old mtime back.
+    """
+    st = os.stat(path)
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _digests.get(identity)
+    if known is not None:
+        return known
     h = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if time.time_ns() - st.st_mtime_ns > SETTLED_SECONDS * 1e9:
+        _digests[identity] = digest
+    return digest
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
