@@ -77,10 +77,8 @@ def section_names(path: Path) -> list[str]:
     return list(_section_names(_identity(path)))
 
 
-@lru_cache(maxsize=2048)
 def _section_names(identity: tuple[str, int, int, int]) -> tuple[str, ...]:
-    with open(identity[0], "rb") as handle:
-        return _names_of_sections(pyelf.ELFFile(handle), handle)
+    return _tables(identity)[0]
 
 
 def _names_of_sections(elf: pyelf.ELFFile, handle: BinaryIO) -> tuple[str, ...]:
@@ -151,43 +149,63 @@ _TYPE = {v: k for k, v in pyelf.ENUM_ST_INFO_TYPE.items() if isinstance(v, int)}
 _SHNDX = {v: k for k, v in pyelf.ENUM_ST_SHNDX.items() if isinstance(v, int)}
 
 
-@lru_cache(maxsize=2048)
 def _symbols(identity: tuple[str, int, int, int]) -> tuple[Symbol, ...]:
+    symbols = _tables(identity)[1]
+    if isinstance(symbols, Exception):
+        raise symbols
+    return symbols
+
+
+@lru_cache(maxsize=2048)
+def _tables(identity: tuple[str, int, int, int]) -> tuple[tuple[str, ...], tuple[Symbol, ...] | Exception]:
+    """Section names and symbols of one file, from one parse: ir_kind asks for both of a GCC
+    object, and building pyelftools' ELFFile (its structures) is most of what a read costs.
+
+    A symbol table that cannot be read (a tool under test wrote a broken one)
+    is kept as its exception, raised only to a caller that asks for symbols.
+    """
     with open(identity[0], "rb") as handle:
         elf = pyelf.ELFFile(handle)
         names = _names_of_sections(elf, handle)
-        # The table by index: get_section_by_name would build every section to map their names.
-        wanted = next((names.index(n) for n in (".symtab", ".dynsym") if n in names), None)
-        table = elf.get_section(wanted) if wanted is not None else None
-        if not isinstance(table, pyelf.SymbolTableSection):
-            return ()
-        strings = elf.get_section(table["sh_link"]).data()
-        data = table.data()
-        entry = table["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
-        order = "<" if elf.little_endian else ">"
-        out = []
-        for offset in range(0, len(data) - entry + 1, entry):
-            if elf.elfclass == 64:
-                name_at, info, _, shndx, value, size = struct.unpack_from(order + "IBBHQQ", data, offset)
-            else:
-                name_at, value, size, info, _, shndx = struct.unpack_from(order + "IIIBBH", data, offset)
-            name = _string_at(strings, name_at)
-            if not name:
-                continue
-            index = None if shndx in _SHNDX else shndx
-            section = _SHNDX.get(shndx) or (names[shndx] if shndx < len(names) else f"SHN_{shndx:#x}")
-            out.append(
-                Symbol(
-                    name,
-                    _BIND.get(info >> 4, info >> 4),
-                    _TYPE.get(info & 0xF, info & 0xF),
-                    section,
-                    value,
-                    size,
-                    index,
-                )
+        try:
+            return names, _symbols_of_table(elf, names)
+        except Exception as exc:  # whatever the reader raised, for the caller of symbols_of
+            return names, exc
+
+
+def _symbols_of_table(elf: pyelf.ELFFile, names: tuple[str, ...]) -> tuple[Symbol, ...]:
+    # The table by index: get_section_by_name would build every section to map their names.
+    wanted = next((names.index(n) for n in (".symtab", ".dynsym") if n in names), None)
+    table = elf.get_section(wanted) if wanted is not None else None
+    if not isinstance(table, pyelf.SymbolTableSection):
+        return ()
+    strings = elf.get_section(table["sh_link"]).data()
+    data = table.data()
+    entry = table["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
+    order = "<" if elf.little_endian else ">"
+    out = []
+    for offset in range(0, len(data) - entry + 1, entry):
+        if elf.elfclass == 64:
+            name_at, info, _, shndx, value, size = struct.unpack_from(order + "IBBHQQ", data, offset)
+        else:
+            name_at, value, size, info, _, shndx = struct.unpack_from(order + "IIIBBH", data, offset)
+        name = _string_at(strings, name_at)
+        if not name:
+            continue
+        index = None if shndx in _SHNDX else shndx
+        section = _SHNDX.get(shndx) or (names[shndx] if shndx < len(names) else f"SHN_{shndx:#x}")
+        out.append(
+            Symbol(
+                name,
+                _BIND.get(info >> 4, info >> 4),
+                _TYPE.get(info & 0xF, info & 0xF),
+                section,
+                value,
+                size,
+                index,
             )
-        return tuple(out)
+        )
+    return tuple(out)
 
 
 def symbols_by_base(path: Path) -> dict[str, list[Symbol]]:
