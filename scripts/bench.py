@@ -186,6 +186,11 @@ def main() -> None:
         for number in range(1, opts.warm_runs + 1):
             print(f"warm, no xdist ({number}):")
             warm0_runs.append(run(common, warm_cache)[0])
+    for number, r in enumerate(rounds, 1):
+        print(
+            f"round {number}: cold -n 1 {r.cold1:.2f} s, cold -n 2 {r.cold2:.2f} s, raw {r.raw:.2f} s: "
+            f"cold -n 2 / (raw / 2) = {r.cold2 / (r.raw / 2):.2f}, cold -n 1 / raw = {r.cold1 / r.raw:.2f}"
+        )
     cold1, cold2 = median(r.cold1 for r in rounds), median(r.cold2 for r in rounds)
     raw = median(r.raw for r in rounds)
     ratio2, ratio1 = median(r.cold2 / (r.raw / 2) for r in rounds), median(r.cold1 / r.raw for r in rounds)
