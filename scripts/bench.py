@@ -46,6 +46,21 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWN = ("--known-failures", str(ROOT / "known-failures" / "debian-12.toml"))
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, all) clock ticks of the machine's CPUs so far, from /proc/stat; (0, 0) elsewhere.
+
+    Steal is time the hypervisor gave this VM's vCPUs to someone else: on this
+    machine kind it reaches 10-15 % at times, and a run that meets it is that
+    much slower whatever the suite does, so every run shows its share.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return 0, 0
+    ticks = [int(f) for f in fields[:8]]
+    return ticks[7], sum(ticks)
+
+
 def run(args: list[str], cache: Path, profile_dir: Path | None = None) -> tuple[float, float, float]:
     """One pytest run: (elapsed, started, ended), wall clock, with its summary line printed."""
     env = {**os.environ, "LTO_CONFORMANCE_CACHE": str(cache)}
@@ -55,6 +70,7 @@ def run(args: list[str], cache: Path, profile_dir: Path | None = None) -> tuple[
     if profile_dir is not None:
         env[PROFILE_ENV] = str(profile_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    steal_before, ticks_before = cpu_ticks()
     started_wall, started = time.time(), time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "conformance/", "-q", "-p", "no:cacheprovider", *KNOWN, *args],
@@ -68,7 +84,12 @@ def run(args: list[str], cache: Path, profile_dir: Path | None = None) -> tuple[
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-300:]
     load = os.getloadavg()[0]
-    print(f"  {elapsed:6.2f} s  ({cpu:.2f} s CPU, load {load:.1f})  pytest {' '.join(args)}\n           {last}")
+    steal_after, ticks_after = cpu_ticks()
+    steal = 100 * (steal_after - steal_before) / max(1, ticks_after - ticks_before)
+    print(
+        f"  {elapsed:6.2f} s  ({cpu:.2f} s CPU, load {load:.1f}, steal {steal:.0f} %)  pytest {' '.join(args)}\n"
+        f"           {last}"
+    )
     return elapsed, started_wall, started_wall + elapsed
 
 
