@@ -14,13 +14,14 @@ import os
 import pickle
 import platform
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .harness import baseline, known_failures, profile, report, resolution_cache, schedule, startup
+from .harness import baseline, handoff, known_failures, process, profile, report, resolution_cache, schedule, startup
 from .harness.build import StepCache
 from .harness.errors import CaseError, UsageError
 from .harness.process import SCRATCH_ENV
@@ -43,6 +44,10 @@ TOOLCHAINS = pytest.StashKey[list[Toolchain]]()
 WORKER_TOOLCHAINS = "lto_conformance_toolchains"
 WORKER_HOST = "lto_conformance_host"
 WORKER_LABELS = "lto_conformance_labels"
+WORKER_HANDOFF = "lto_conformance_handoff"
+WORKER_CONTROLLER = "lto_conformance_controller"
+RESOLVING = pytest.StashKey[handoff.Resolution]()
+HANDOFF_FILE = pytest.StashKey[Path]()
 SPACE_CHECKED = pytest.StashKey[bool]()
 CACHE_ROOT = pytest.StashKey[Path]()
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
@@ -117,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "lto-conformance-results")
     if not _wants_conformance(config):
         return
+    toolchains: list[Toolchain] | None = None
     try:
         scratch = cache_root(config) / "scratch"
         scratch.mkdir(exist_ok=True)
@@ -124,17 +130,22 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("lto_report") and not hasattr(config, "workerinput"):
             startup.check_report_dir(config.getoption("lto_report"))
         _set_probe_timeout(config.getoption("probe_timeout"))
-        resolving = time.monotonic()
-        toolchains = toolchains_here(config)
-        profile.event("resolved", seconds=time.monotonic() - resolving)
+        if _starts_local_workers(config):
+            # Resolved while xdist starts the workers; joined in pytest_sessionstart (handoff).
+            specs = _specs(config)
+            handoff_file = config.stash[HANDOFF_FILE] = (
+                cache_root(config) / "runs" / f"{process.session_token()}.toolchains"
+            )
+            config.stash[RESOLVING] = handoff.Resolution(
+                lambda: _timed(lambda: resolve_specs(config, specs)), cache_root(config), handoff_file
+            )
+        else:
+            toolchains = _timed(lambda: toolchains_here(config))
         _check_kernel_options(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    labels = [t.label for t in toolchains]
-    duplicates = sorted({label for label in labels if labels.count(label) > 1})
-    if duplicates:
-        raise pytest.UsageError(f"--toolchain: {', '.join(duplicates)} named more than once")
-    config.stash[TOOLCHAINS] = toolchains
+    if toolchains is not None:
+        _accept_toolchains(config, toolchains)
     for option in ("known_failures", "baseline"):
         value = config.getoption(option)
         if value and not Path(value).is_file():
@@ -145,9 +156,87 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_baseline(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    _check_baseline_map(config, labels)
     # The property modules (and pyelftools) are imported where tests are collected: not on an xdist controller.
     profile.event("configured")
+
+
+def _timed(resolve):
+    resolving = time.monotonic()
+    toolchains = resolve()
+    profile.event("resolved", seconds=time.monotonic() - resolving)
+    return toolchains
+
+
+def _accept_toolchains(config: pytest.Config, toolchains: list[Toolchain]) -> None:
+    """Checks that need the resolved labels, then the toolchains become the run's."""
+    labels = [t.label for t in toolchains]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise pytest.UsageError(f"--toolchain: {', '.join(duplicates)} named more than once")
+    _check_baseline_map(config, labels)
+    config.stash[TOOLCHAINS] = toolchains
+
+
+def _starts_local_workers(config: pytest.Config) -> bool:
+    """pytest-xdist will start workers on this machine (``-n N``): the toolchains can be resolved meanwhile."""
+    option = config.option
+    if hasattr(config, "workerinput") or not getattr(option, "numprocesses", None):
+        return False
+    if getattr(option, "dist", "no") == "no" or option.collectonly or getattr(option, "looponfail", False):
+        return False
+    return all(tx == "popen" for tx in getattr(option, "tx", None) or [])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionstart(session: pytest.Session):
+    """Join a resolution started in pytest_configure once xdist has started its workers.
+
+    xdist starts them in the last ``pytest_sessionstart``, after the terminal
+    has printed the header, so the toolchain lines of the header follow here.
+    A resolution that failed is the usage error it would have been at once
+    (exit 4); the workers started meanwhile are stopped first.
+    """
+    result = yield
+    config = session.config
+    resolution = config.stash.get(RESOLVING, None)
+    if resolution is None:
+        return result
+    del config.stash[RESOLVING]
+    try:
+        _accept_toolchains(config, resolution.result())
+    except (UsageError, pytest.UsageError) as exc:
+        _stop_workers(config)
+        raise pytest.UsageError(str(exc)) from None
+    except BaseException:
+        _stop_workers(config)
+        raise
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and getattr(reporter, "showheader", True) and not getattr(reporter, "no_header", False):
+        reporter.ensure_newline()
+        for line in _header_lines(config):
+            reporter.write_line(line)
+    return result
+
+
+def _stop_workers(config: pytest.Config) -> None:
+    """End the xdist workers of a run that stops before its first test.
+
+    They have started no tool (they wait for the toolchains, or are still
+    starting), so they are killed: execnet gives a worker that is still
+    starting five seconds to finish before it interrupts it, and xdist's
+    teardown would wait that long. The teardown then only collects them.
+    """
+    process.signal_children(signal.SIGKILL)
+    manager = getattr(config.pluginmanager.get_plugin("dsession"), "nodemanager", None)
+    if manager is not None:
+        with contextlib.suppress(Exception):
+            manager.teardown_nodes()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    handoff_file = config.stash.get(HANDOFF_FILE, None)
+    if handoff_file is not None:
+        handoff_file.unlink(missing_ok=True)
 
 
 def _set_probe_timeout(value: str | None) -> None:
@@ -194,9 +283,16 @@ def _check_baseline_map(config: pytest.Config, labels: list[str]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """pytest-xdist: hand the validated toolchains to each worker instead of probing again."""
-    toolchains = node.config.stash.get(TOOLCHAINS, [])
-    node.workerinput[WORKER_TOOLCHAINS] = pickle.dumps(toolchains)
+    config = node.config
     node.workerinput[WORKER_HOST] = host_identity()
+    resolution = config.stash.get(RESOLVING, None)
+    if resolution is not None:
+        # Still resolving: the worker waits for the file (handoff.wait_for) while it starts.
+        node.workerinput[WORKER_HANDOFF] = str(resolution.handoff)
+        node.workerinput[WORKER_CONTROLLER] = os.getpid()
+        return
+    toolchains = config.stash.get(TOOLCHAINS, [])
+    node.workerinput[WORKER_TOOLCHAINS] = pickle.dumps(toolchains)
     node.workerinput[WORKER_LABELS] = [t.label for t in toolchains]
 
 
@@ -217,11 +313,13 @@ def toolchains_here(config: pytest.Config) -> list[Toolchain]:
     labels, or the hosts are not identical and the run stops naming it.
     """
     workerinput = getattr(config, "workerinput", {})
+    here = workerinput.get(WORKER_HOST) == host_identity()
     shipped = workerinput.get(WORKER_TOOLCHAINS)
-    if shipped is not None and workerinput.get(WORKER_HOST) == host_identity():
+    if shipped is not None and here:
         return pickle.loads(shipped)
-    root = cache_root(config)
-    toolchains = [resolution_cache.resolve_cached(spec, root, resolve, CASES_ROOT) for spec in _specs(config)]
+    if WORKER_HANDOFF in workerinput and here:
+        return handoff.wait_for(Path(workerinput[WORKER_HANDOFF]), workerinput[WORKER_CONTROLLER], load_all)
+    toolchains = resolve_specs(config, _specs(config))
     expected = workerinput.get(WORKER_LABELS)
     labels = [t.label for t in toolchains]
     if expected is not None and labels != expected:
@@ -232,6 +330,11 @@ def toolchains_here(config: pytest.Config) -> list[Toolchain]:
     return toolchains
 
 
+def resolve_specs(config: pytest.Config, specs: list[ToolchainSpec]) -> list[Toolchain]:
+    root = cache_root(config)
+    return [resolution_cache.resolve_cached(spec, root, resolve, CASES_ROOT) for spec in specs]
+
+
 def _check_kernel_options(config: pytest.Config) -> None:
     """A tree that is not a kernel, or an unknown config, is a start-up error."""
     from .harness import kernel_source
@@ -240,6 +343,12 @@ def _check_kernel_options(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if RESOLVING in config.stash:
+        return []  # still resolving while xdist starts: pytest_sessionstart shows them
+    return _header_lines(config)
+
+
+def _header_lines(config: pytest.Config) -> list[str]:
     lines = [t.header() for t in config.stash.get(TOOLCHAINS, [])]
     if lines:
         lines.append(f"lto-conformance cache: {cache_root(config)}")

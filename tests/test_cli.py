@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,44 @@ def test_bad_option_is_one_usage_error(args, message, tmp_path):
     assert message in result.stderr
     assert "passed" not in result.stdout
     assert result.stderr.count("ERROR:") == 1
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (a run's own cache path)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in environ:
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cc", "/bin/true"], "ERROR: --cc: /bin/true is not a working C compiler"),
+        (["--cc", "no-such-cc"], "ERROR: --cc: 'no-such-cc' not found on PATH"),
+        (["--toolchain", "gcc-4"], "ERROR: --toolchain gcc-4: 'gcc-4' not found on PATH"),
+    ],
+)
+def test_a_toolchain_resolved_while_xdist_starts_is_the_same_usage_error(args, message, tmp_path):
+    """Under -n the controller resolves while the workers start; a bad toolchain is still one usage
+    error, and the workers started meanwhile are gone with the run. execnet gives a worker that is
+    still starting 5 s before it interrupts it: the run does not wait for that."""
+    started = time.monotonic()
+    result = run_suite("conformance/", "-m", "not kernel", "-n", "2", *args, tmp_path=tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("ERROR:") == 1 and "Traceback" not in result.stdout + result.stderr
+    assert "passed" not in result.stdout
+    assert _processes_with(str(tmp_path / "cache")) == [], "a worker outlived its run"
+    assert elapsed < 4.5, f"the run took {elapsed:.1f} s to report a usage error"
+    assert not list((tmp_path / "cache" / "runs").glob("*")), "the handoff file is removed"
 
 
 def test_suite_own_tests_do_not_need_a_toolchain(tmp_path):
