@@ -234,6 +234,9 @@ def _stop_workers(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    resolution = config.stash.get(RESOLVING, None)
+    if resolution is not None:  # never joined: a later check of configure failed
+        resolution.abandon()
     handoff_file = config.stash.get(HANDOFF_FILE, None)
     if handoff_file is not None:
         handoff_file.unlink(missing_ok=True)

@@ -49,3 +49,13 @@ def test_a_worker_stops_waiting_when_its_controller_is_gone(tmp_path):
     with pytest.raises(UsageError, match="controller ended"):
         handoff.wait_for(tmp_path / "never", dead.pid)
     assert time.monotonic() - started < 5
+
+
+def test_an_abandoned_resolution_leaves_no_file(tmp_path):
+    """configure failed after the thread started: the file is not written after the run removed it."""
+    gate = threading.Event()
+    resolution = handoff.Resolution(lambda: gate.wait(5) and ["toolchain"], tmp_path, tmp_path / "t")
+    resolution.abandon()
+    gate.set()
+    resolution.result()
+    assert not (tmp_path / "t").exists()

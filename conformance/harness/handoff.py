@@ -39,6 +39,8 @@ class Resolution:
         self.root, self.handoff = root, handoff
         self._result: Any = None
         self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="lto-conformance-resolution", daemon=True)
         self._thread.start()
 
@@ -52,8 +54,17 @@ class Resolution:
         except BaseException as exc:  # a harness bug: the controller raises it, the workers stop waiting
             self._error = exc
             outcome = (FAILED, f"the controller could not resolve the toolchains: {exc!r}")
-        if not write_atomically(self.root, self.handoff, pickle.dumps(outcome)):
-            self._error = self._error or UsageError(f"cannot write {self.handoff} for the xdist workers")
+        with self._lock:
+            if self._abandoned:
+                return
+            if not write_atomically(self.root, self.handoff, pickle.dumps(outcome)):
+                self._error = self._error or UsageError(f"cannot write {self.handoff} for the xdist workers")
+
+    def abandon(self) -> None:
+        """The run ends without joining (its configure failed later): leave no file behind, now or later."""
+        with self._lock:
+            self._abandoned = True
+            self.handoff.unlink(missing_ok=True)
 
     def result(self) -> Any:
         """The resolved value; the thread's exception is raised here, in the caller's thread."""
