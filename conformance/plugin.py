@@ -130,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("lto_report") and not hasattr(config, "workerinput"):
             startup.check_report_dir(config.getoption("lto_report"))
         _set_probe_timeout(config.getoption("probe_timeout"))
-        if _starts_local_workers(config):
+        if starts_local_workers(config):
             # Resolved while xdist starts the workers; joined in pytest_sessionstart (handoff).
             specs = _specs(config)
             handoff_file = config.stash[HANDOFF_FILE] = (
@@ -177,14 +177,14 @@ def _accept_toolchains(config: pytest.Config, toolchains: list[Toolchain]) -> No
     config.stash[TOOLCHAINS] = toolchains
 
 
-def _starts_local_workers(config: pytest.Config) -> bool:
-    """pytest-xdist will start workers on this machine (``-n N``): the toolchains can be resolved meanwhile."""
+def starts_local_workers(config: pytest.Config) -> bool:
+    """This controller's pytest-xdist will start workers on this machine (``-n N``, popen only)."""
     option = config.option
     if hasattr(config, "workerinput") or not getattr(option, "numprocesses", None):
         return False
     if getattr(option, "dist", "no") == "no" or option.collectonly or getattr(option, "looponfail", False):
         return False
-    return all(tx == "popen" for tx in getattr(option, "tx", None) or [])
+    return all(tx == "popen" for tx in getattr(option, "tx", None) or ["?"])
 
 
 @pytest.hookimpl(wrapper=True)

@@ -16,7 +16,16 @@ import pytest
 
 from .harness import process, profile, schedule, warm_run
 from .harness.errors import UsageError
-from .plugin import CASES_ROOT, CONFORMANCE_DIR, PROJECT_ROOT, TOOLCHAINS, _property_of, _wants_conformance, cache_root
+from .plugin import (
+    CASES_ROOT,
+    CONFORMANCE_DIR,
+    PROJECT_ROOT,
+    TOOLCHAINS,
+    _property_of,
+    _wants_conformance,
+    cache_root,
+    starts_local_workers,
+)
 
 WARM_KEY = pytest.StashKey[str]()
 IN_PROCESS = pytest.StashKey[bool]()
@@ -47,11 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _asks_for_local_workers(config: pytest.Config) -> bool:
     option = config.option
-    if not getattr(option, "numprocesses", None) or getattr(option, "dist", "no") != "load":
+    if not starts_local_workers(config) or getattr(option, "dist", "no") != "load":
         return False
-    if option.collectonly or getattr(option, "cacheclear", False) or getattr(option, "looponfail", False):
-        return False
-    return warm_run.enabled() and all(tx == "popen" for tx in getattr(option, "tx", []) or ["?"])
+    return not getattr(option, "cacheclear", False) and warm_run.enabled()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
