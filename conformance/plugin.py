@@ -47,7 +47,6 @@ WORKER_LABELS = "lto_conformance_labels"
 WORKER_HANDOFF = "lto_conformance_handoff"
 WORKER_CONTROLLER = "lto_conformance_controller"
 RESOLVING = pytest.StashKey[handoff.Resolution]()
-HANDOFF_FILE = pytest.StashKey[Path]()
 SPACE_CHECKED = pytest.StashKey[bool]()
 CACHE_ROOT = pytest.StashKey[Path]()
 KNOWN = pytest.StashKey[list[known_failures.KnownFailure]]()
@@ -133,9 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if starts_local_workers(config):
             # Resolved while xdist starts the workers; joined in pytest_sessionstart (handoff).
             specs = _specs(config)
-            handoff_file = config.stash[HANDOFF_FILE] = (
-                cache_root(config) / "runs" / f"{process.session_token()}.toolchains"
-            )
+            handoff_file = cache_root(config) / "runs" / f"{process.session_token()}.toolchains"
             config.stash[RESOLVING] = handoff.Resolution(
                 lambda: _timed(lambda: resolve_specs(config, specs)), cache_root(config), handoff_file
             )
@@ -201,7 +198,6 @@ def pytest_sessionstart(session: pytest.Session):
     resolution = config.stash.get(RESOLVING, None)
     if resolution is None:
         return result
-    del config.stash[RESOLVING]
     try:
         _accept_toolchains(config, resolution.result())
     except (UsageError, pytest.UsageError) as exc:
@@ -235,11 +231,8 @@ def _stop_workers(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     resolution = config.stash.get(RESOLVING, None)
-    if resolution is not None:  # never joined: a later check of configure failed
+    if resolution is not None:
         resolution.abandon()
-    handoff_file = config.stash.get(HANDOFF_FILE, None)
-    if handoff_file is not None:
-        handoff_file.unlink(missing_ok=True)
 
 
 def _set_probe_timeout(value: str | None) -> None:
@@ -290,7 +283,7 @@ def pytest_configure_node(node) -> None:
     node.workerinput[WORKER_HOST] = host_identity()
     resolution = config.stash.get(RESOLVING, None)
     if resolution is not None:
-        # Still resolving: the worker waits for the file (handoff.wait_for) while it starts.
+        # Resolving meanwhile: the worker waits for the file (handoff.wait_for) while it starts.
         node.workerinput[WORKER_HANDOFF] = str(resolution.handoff)
         node.workerinput[WORKER_CONTROLLER] = os.getpid()
         return
@@ -347,7 +340,7 @@ def _check_kernel_options(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if RESOLVING in config.stash:
-        return []  # still resolving while xdist starts: pytest_sessionstart shows them
+        return []  # resolved while xdist starts: pytest_sessionstart shows them
     return _header_lines(config)
 
 

@@ -61,7 +61,8 @@ class Resolution:
                 self._error = self._error or UsageError(f"cannot write {self.handoff} for the xdist workers")
 
     def abandon(self) -> None:
-        """The run ends without joining (its configure failed later): leave no file behind, now or later."""
+        """The run is over: its handoff file goes, and a thread still resolving (configure failed
+        after it started) writes none later."""
         with self._lock:
             self._abandoned = True
             self.handoff.unlink(missing_ok=True)
