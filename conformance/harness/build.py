@@ -33,12 +33,12 @@ import re
 import shutil
 import stat
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import verdict_cache
+from .cache_files import write_atomically
 from .cases import Case
 from .process import DEFAULT_TIMEOUT, run
 from .step import Step, low_on_space
@@ -172,14 +172,12 @@ class StepCache:
         final = self.entry(key)
         if final.exists():
             return False
-        scratch = self.root / "tmp" / f"{uuid.uuid4().hex}{ENTRY_SUFFIX}"
         try:
-            _create_then_rename(scratch, final, _entry_bytes(step, folder, sorted(produced)))
+            entry = _entry_bytes(step, folder, sorted(produced))
         except OSError:
-            # The cache filled up (or went read-only): the run goes on uncached.
-            scratch.unlink(missing_ok=True)
             return False
-        return True
+        # False when the cache filled up (or went read-only): the run goes on uncached.
+        return write_atomically(self.root, final, entry)
 
     def records(self) -> Iterator[dict]:
         """The record of every stored step (what bench.py sums up)."""
@@ -222,20 +220,6 @@ def read_entry(blob: bytes) -> tuple[dict, list[tuple[str, int, bytes]]] | None:
         files.append((name, mode, payload[offset : offset + size]))
         offset += size
     return data, files
-
-
-def _create_then_rename(scratch: Path, final: Path, content: bytes) -> None:
-    """Write ``scratch``, rename it to ``final``; their folders are made only when missing (once per run)."""
-    try:
-        scratch.write_bytes(content)
-    except FileNotFoundError:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(content)
-    try:
-        os.replace(scratch, final)
-    except FileNotFoundError:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch, final)
 
 
 def _write_file(target: Path, content: bytes, mode: int) -> None:

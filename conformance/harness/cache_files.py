@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 
 def write_atomically(root: Path, target: Path, data: bytes) -> bool:
-    """Put ``data`` at ``target`` (inside ``root``); False, and no file, if the disk refused."""
+    """Put ``data`` at ``target`` (inside ``root``); False, and no file, if the disk refused.
+
+    The folders are made only when missing: the step cache writes hundreds of
+    entries a run, and each mkdir costs as much as the write on some disks.
+    """
     scratch = root / "tmp" / f"{target.name}-{uuid.uuid4().hex}"
     try:
-        scratch.parent.mkdir(parents=True, exist_ok=True)
-        scratch.write_bytes(data)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch, target)
+        _in_its_folder(scratch, lambda: scratch.write_bytes(data))
+        _in_its_folder(target, lambda: os.replace(scratch, target))
     except OSError:
         scratch.unlink(missing_ok=True)
         return False
     return True
+
+
+def _in_its_folder(path: Path, write: Callable[[], object]) -> None:
+    """``write`` (which creates ``path``), making ``path``'s folder first if it is not there."""
+    try:
+        write()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write()
