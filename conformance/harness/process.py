@@ -291,7 +291,7 @@ def run(
     measure_rss = measure_rss and os.environ.get("LTO_CONFORMANCE_MEASURE_RSS", "1") != "0"
     _become_subreaper()
     started = time.monotonic()
-    report_read, report_write = os.pipe() if measure_rss else (-1, -1)
+    report_read, report_write = os.pipe()
     spawned = (sys.executable, "-S", "-c", RSS_SHIM, str(report_write), *argv) if measure_rss else argv
     with _output_sink() as sink:
         try:
@@ -306,13 +306,11 @@ def run(
                 start_new_session=True,
             )
         except OSError as exc:
-            if measure_rss:
-                os.close(report_read)
-                os.close(report_write)
+            os.close(report_read)
+            os.close(report_write)
             return Step(argv, cwd, 127, f"{argv[0]}: {exc.strerror}", 0.0, 0, extra)
         verdict_cache.saw_program(argv[0], extra.get("PATH", os.environ.get("PATH")))
-        if measure_rss:
-            os.close(report_write)
+        os.close(report_write)
         pgid = proc.pid  # start_new_session: the leader's pid names the group
         with _live_lock:
             _live[pgid] = proc.pid
@@ -350,8 +348,7 @@ def run(
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
-            if measure_rss:
-                os.close(report_read)
+            os.close(report_read)
             raise
         finally:
             if exit_fd is not None:
@@ -359,10 +356,8 @@ def run(
             with _live_lock:
                 _live.pop(pgid, None)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        reported = b""
-        if measure_rss:
-            with os.fdopen(report_read, "rb") as report:
-                reported = report.read().strip()
+        with os.fdopen(report_read, "rb") as report:
+            reported = report.read().strip()
         peak_kib = int(reported) if reported.isdigit() else int(usage.ru_maxrss)
         if on_line is None:
             sink.seek(0)
