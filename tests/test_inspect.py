@@ -147,3 +147,39 @@ def test_bulk_readers_agree_with_pyelftools(tmp_path, cc, flags):
             )
     assert elf.symbols_of(obj) == expected
     assert {"shown", "call", "data"} <= {s.name for s in expected}
+
+
+def test_shared_structure_parsers_read_each_kind_of_file_as_pyelftools_does(tmp_path):
+    """pyelf.ELFFile shares its parsers between files of one kind only: ELF64 and ELF32 opened in turn."""
+    from elftools.elf.elffile import ELFFile
+
+    from conformance.harness import pyelf
+
+    source = tmp_path / "a.c"
+    source.write_text("int shown(int y) { return y + 1; }\nlong data = 4;\n")
+    kinds = {}
+    for name, flags in (("elf64", ["-c"]), ("elf32", ["-m32", "-c"]), ("elf64-shared", ["-shared", "-fPIC"])):
+        obj = tmp_path / f"{name}.o"
+        if subprocess.run(["gcc", *flags, "-O1", str(source), "-o", str(obj)], capture_output=True).returncode:
+            continue  # no 32-bit support here: the other kinds still count
+        kinds[name] = obj
+    opened = {}
+    for _ in range(2):
+        for name, obj in kinds.items():
+            with obj.open("rb") as mine, obj.open("rb") as theirs:
+                ours, reference = pyelf.ELFFile(mine), ELFFile(theirs)
+                assert ours.header == reference.header
+                assert ours.elfclass == reference.elfclass
+                symbols = {
+                    s.name: (s["st_value"], s["st_size"]) for s in ours.get_section_by_name(".symtab").iter_symbols()
+                }
+                expected = {
+                    s.name: (s["st_value"], s["st_size"])
+                    for s in reference.get_section_by_name(".symtab").iter_symbols()
+                }
+                assert symbols == expected and "shown" in symbols
+                opened.setdefault(name, []).append(ours.structs.Elf_Sym)
+    for name, parsers in opened.items():
+        assert parsers[0] is parsers[1], f"{name}: the second file of its kind built its parsers again"
+    distinct = {id(parsers[0]) for parsers in opened.values()}
+    assert len(distinct) == len(opened), "files of different kinds must not share parsers"
