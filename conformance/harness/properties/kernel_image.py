@@ -231,19 +231,26 @@ def _check_partitions(build: image.ImageBuild, minimum: int | None, findings: Fi
 
 
 def _function_starts(path: Path, names: Sequence[str]) -> dict[str, bytes]:
+    """The first bytes of each named function (its first symbol, clone suffixes dropped), ENDBR32 skipped.
+
+    The symbols come from the bulk reader (already read for the image's
+    other checks); pyelftools reads only the sections they are in.
+    """
+    wanted = [s for s in elf.symbols_of(path) if s.type == "STT_FUNC" and s.section_index is not None and s.name]
+    wanted = [s for s in wanted if s.name.split(".", 1)[0] in names]
     out: dict[str, bytes] = {}
+    if not wanted:
+        return out
     with path.open("rb") as handle:
         elf_file = pyelf.ELFFile(handle)
-        symtab = elf_file.get_section_by_name(".symtab")
-        if not isinstance(symtab, pyelf.SymbolTableSection):
-            return out
-        for sym in symtab.iter_symbols():
-            base = sym.name.split(".", 1)[0] if sym.name else ""
-            if base not in names or sym["st_info"]["type"] != "STT_FUNC" or not isinstance(sym["st_shndx"], int):
-                continue
-            section = elf_file.get_section(sym["st_shndx"])
-            start = sym["st_value"] - section["sh_addr"]
-            out.setdefault(base, section.data()[start : start + 8].removeprefix(ENDBR32))
+        sections: dict[int, tuple[int, bytes]] = {}
+        for sym in wanted:
+            if sym.section_index not in sections:
+                section = elf_file.get_section(sym.section_index)
+                sections[sym.section_index] = (section["sh_addr"], section.data())
+            address, data = sections[sym.section_index]
+            start = sym.value - address
+            out.setdefault(sym.name.split(".", 1)[0], data[start : start + 8].removeprefix(ENDBR32))
     return out
 
 
