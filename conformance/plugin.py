@@ -593,19 +593,7 @@ def lto_context(
         kernel_src=pytestconfig.getoption("kernel_src"),
         kernel_config=pytestconfig.getoption("kernel_config"),
         skew_cc=tuple(pytestconfig.getoption("skew_cc") or ()),
-        side_by_side=cores_per_process(pytestconfig),
     )
-
-
-def cores_per_process(config: pytest.Config) -> int:
-    """The cores this process may keep busy: all it may run on, or its share of them under ``-n N``.
-
-    From xdist's own count of workers (``workerinput``), not from the
-    environment, which a pytest started by a test inherits.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = int(getattr(config, "workerinput", {}).get("workercount", 1) or 1)
-    return max(1, cores // workers)
 
 
 class PropertyFailure(pytest.fail.Exception):

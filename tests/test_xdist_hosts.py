@@ -37,18 +37,3 @@ def test_a_worker_on_another_host_resolves_on_its_own():
     differs = {**elsewhere, plugin.WORKER_LABELS: ["gcc-14"]}
     with pytest.raises(plugin.UsageError, match="resolve to gcc here but to gcc-14 on the controller"):
         plugin.toolchains_here(WorkerConfig(differs))
-
-
-def test_a_worker_runs_as_many_commands_side_by_side_as_its_share_of_the_cores(monkeypatch):
-    """kernel-image's two builds go side by side only where the process has two cores to itself."""
-    monkeypatch.setattr(plugin.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")  # inherited by a pytest that a test starts: not read
-    assert plugin.cores_per_process(WorkerConfig({})) == 2
-
-    class Controller:
-        """No workerinput: the run's only test process, or a pytest a test started."""
-
-    assert plugin.cores_per_process(Controller()) == 2
-    assert plugin.cores_per_process(WorkerConfig({"workercount": 1})) == 2
-    assert plugin.cores_per_process(WorkerConfig({"workercount": 2})) == 1
-    assert plugin.cores_per_process(WorkerConfig({"workercount": 8})) == 1

@@ -91,10 +91,6 @@ class Context:
     kernel_config: str | None = None
     # --skew-cc: other versions of the compiler family, for version-skew (default: discovered).
     skew_cc: tuple[str, ...] = ()
-    # How many commands a check may run side by side: this process's share of the cores. Under
-    # ``-n N`` every worker already keeps a core busy, and running more commands than there are
-    # cores only costs CPU (the same builds took 3-5 % more of it with kernel-image's two at once).
-    side_by_side: int = 2
 
     def cases(self, property_name: str) -> list[Case]:
         return REGISTRY[property_name].cases(self.cases_root)

@@ -119,16 +119,15 @@ def kernel_image(ctx: Context, case: Case, findings: Findings) -> str:
         )
         return image.build_image(case, tc, variant, ctx.workspace, ctx.cache, plan, how)
 
-    # Each build is serial in its own folder; the two side by side keep two cores busy where the
-    # process has them to itself.
-    with ThreadPoolExecutor(max_workers=max(1, min(2, ctx.side_by_side))) as pool:
+    # Each build is serial in its own folder; the two side by side keep two cores busy.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {variant: pool.submit(build, variant) for variant in ("lto", "control")}
         builds = {variant: future.result() for variant, future in futures.items()}
     lto = builds["lto"]
     _skip_if_script_unsupported(tc.linker, plan.linker_script, lto)
     booted = {name: b for name, b in builds.items() if _built(b, findings)}
     timeout = float(spec.get("boot_timeout", image.BOOT_TIMEOUT))
-    with ThreadPoolExecutor(max_workers=max(1, min(2, ctx.side_by_side))) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         boots = {
             name: pool.submit(image.boot, b.path(b.image), b.path("console.log"), timeout=timeout)
             for name, b in booted.items()
