@@ -593,7 +593,15 @@ def lto_context(
         kernel_src=pytestconfig.getoption("kernel_src"),
         kernel_config=pytestconfig.getoption("kernel_config"),
         skew_cc=tuple(pytestconfig.getoption("skew_cc") or ()),
+        worker_index=worker_index(pytestconfig),
     )
+
+
+def worker_index(config: pytest.Config) -> int:
+    """This xdist worker's number (gw1 -> 1), 0 in a run without workers."""
+    workerid = str(getattr(config, "workerinput", {}).get("workerid", "gw0"))
+    digits = workerid.removeprefix("gw")
+    return int(digits) if digits.isdigit() else 0
 
 
 class PropertyFailure(pytest.fail.Exception):

@@ -145,3 +145,42 @@ def test_error_verdict_reads_as_one_paragraph(tmp_path):
         REGISTRY.pop("outcome-root")
         REGISTRY.pop("outcome-leaf")
         assert properties.REGISTRY is REGISTRY
+
+
+@pytest.mark.parametrize("worker", [0, 1])
+def test_workers_walk_a_prerequisites_cases_from_opposite_ends_to_the_same_blocker(tmp_path, worker):
+    """gw0 checks a prerequisite's cases from the first, gw1 from the last; both name the first failure."""
+    from conformance.harness import properties
+    from conformance.harness.cases import Case
+    from conformance.harness.properties import REGISTRY, register
+
+    checked: list[str] = []
+
+    @register("order-root", "root", {})
+    def root(ctx, case, findings):
+        checked.append(case.name)
+        findings.expect(case.name not in ("b", "c"), f"{case.name} to hold", "it does not")
+        return ""
+
+    @register("order-leaf", "leaf", {}, requires=("order-root",))
+    def leaf(ctx, case, findings):
+        return ""
+
+    cases = [Case("order-root", name, tmp_path, "why", ("a.c",)) for name in ("a", "b", "c")]
+    toolchain = type("T", (), {"full_id": "gcc-12+bfd", "family": "gcc", "linker": "bfd", "arch": "x86_64"})()
+    ctx = Context(toolchain, tmp_path, None, tmp_path, worker_index=worker)  # type: ignore[arg-type]
+    ctx.cases = lambda name: cases  # type: ignore[method-assign]
+    try:
+        blocked = evaluate(ctx, "order-leaf", Case("order-leaf", "x", tmp_path, "why", ("a.c",)))
+        assert blocked.outcome == SKIP and blocked.blocked_by is not None
+        assert blocked.blocked_by.problem.startswith("expected b to hold"), blocked.blocked_by.problem
+        assert checked == (["a", "b"] if worker == 0 else ["c", "b", "a"])
+        checked.clear()
+        cases.pop(1), cases.pop(1)
+        ctx.facts.clear()
+        assert evaluate(ctx, "order-leaf", Case("order-leaf", "x", tmp_path, "why", ("a.c",))).outcome != SKIP
+        assert checked == ["a"]
+    finally:
+        REGISTRY.pop("order-root")
+        REGISTRY.pop("order-leaf")
+        assert properties.REGISTRY is REGISTRY

@@ -91,6 +91,8 @@ class Context:
     kernel_config: str | None = None
     # --skew-cc: other versions of the compiler family, for version-skew (default: discovered).
     skew_cc: tuple[str, ...] = ()
+    # Which xdist worker runs the checks (gw1 -> 1; 0 without xdist): see prerequisite_failure.
+    worker_index: int = 0
 
     def cases(self, property_name: str) -> list[Case]:
         return REGISTRY[property_name].cases(self.cases_root)
@@ -117,12 +119,35 @@ def prerequisite_failure(ctx: Context, name: str, case_name: str | None = None) 
     key = f"{name}/{case_name}" if same else name
     if key not in ctx.facts:
         ctx.facts[key] = None
-        for case in same or cases:
-            verdict = evaluate(ctx, name, case)
-            if verdict.outcome in (FAIL, ERROR) or verdict.blocked_by is not None:
-                ctx.facts[key] = verdict
-                break
+        ctx.facts[key] = _first_failure(ctx, name, same or cases)
     return ctx.facts[key]
+
+
+def _keeps_from_holding(verdict: Verdict) -> bool:
+    return verdict.outcome in (FAIL, ERROR) or verdict.blocked_by is not None
+
+
+def _first_failure(ctx: Context, name: str, cases: list[Case]) -> Verdict | None:
+    """The verdict of the first of ``cases``, in their order, that keeps ``name`` from holding, if any.
+
+    At the start of a ``-n 2`` run both workers' first tests stand on the
+    same prerequisites and check them at once; a verdict one worker stored
+    is read back by the other. So odd-numbered workers check the cases from
+    the last one: the two meet in the middle instead of building every case
+    twice. The answer is the same either way, the first failure in the
+    cases' order; walking from the front stops at it, walking from the back
+    checks every case (each one a test of the run anyway).
+    """
+    verdicts: dict[int, Verdict] = {}
+    order = range(len(cases)) if ctx.worker_index % 2 == 0 else range(len(cases) - 1, -1, -1)
+    for index in order:
+        verdicts[index] = evaluate(ctx, name, cases[index])
+        for known in range(len(cases)):
+            if known not in verdicts:
+                break
+            if _keeps_from_holding(verdicts[known]):
+                return verdicts[known]
+    return None
 
 
 def evaluate(ctx: Context, name: str, case: Case) -> Verdict:
