@@ -12,7 +12,9 @@ each ratio compares a cold -n 2 run with the raw time of the cold -n 1 run
 of the same round, ``--rounds`` repeats the cold pair, and warm figures are
 the median of ``--warm-runs`` runs. Each round also shows the tools' own CPU
 in both runs: when the -n 2 run's is higher, the same commands cost more
-with both cores busy, which is the machine, not the harness.
+with both cores busy, which is the machine, not the harness; the ratio
+"at equal tool CPU" scales the raw time by that factor (a diagnostic: the
+targets read the plain ratio).
 
     python scripts/bench.py [--toolchain gcc] [--toolchain clang-19] [-m "not kernel"] [--rounds 3]
     python scripts/bench.py --profile        # where the time goes: start-up, resolution, per property, idle
@@ -145,6 +147,11 @@ class Round:
     # when both cores are busy, which no harness change can take back.
     tool_cpu2: float
 
+    @property
+    def at_equal_tool_cpu(self) -> float:
+        """cold -n 2 / (raw / 2) with raw scaled by how much more (or less) CPU the same commands took in -n 2."""
+        return self.cold2 / (self.raw / 2 * self.tool_cpu2 / self.tool_cpu)
+
 
 def settle() -> None:
     """Each measured run starts quiet: a cold run writes hundreds of MiB to its cache, and the
@@ -217,7 +224,8 @@ def main() -> None:
         print(
             f"round {number}: cold -n 1 {r.cold1:.2f} s, cold -n 2 {r.cold2:.2f} s, raw {r.raw:.2f} s: "
             f"cold -n 2 / (raw / 2) = {r.cold2 / (r.raw / 2):.2f}, cold -n 1 / raw = {r.cold1 / r.raw:.2f}; "
-            f"the tools' CPU: -n 1 {r.tool_cpu:.1f} s, -n 2 {r.tool_cpu2:.1f} s ({r.tool_cpu2 / r.tool_cpu - 1:+.0%})"
+            f"the tools' CPU: -n 1 {r.tool_cpu:.1f} s, -n 2 {r.tool_cpu2:.1f} s ({r.tool_cpu2 / r.tool_cpu - 1:+.0%}; "
+            f"at equal tool CPU {r.at_equal_tool_cpu:.2f})"
         )
     cold1, cold2 = median(r.cold1 for r in rounds), median(r.cold2 for r in rounds)
     raw = median(r.raw for r in rounds)
@@ -234,6 +242,10 @@ def main() -> None:
         f"{min(warm2_runs):.2f} to {max(warm2_runs):.2f} s)"
     )
     print(f"cold -n 2 / (raw / 2) = {ratio2:.2f} | cold -n 1 / raw = {ratio1:.2f}  (each round against its own raw)")
+    print(
+        f"  at equal tool CPU in both runs: cold -n 2 / (raw / 2) = {median(r.at_equal_tool_cpu for r in rounds):.2f} "
+        "(the machine's share of the noise taken out; the target reads the line above)"
+    )
     cpu = median(r.tool_cpu for r in rounds)
     print(
         f"tool CPU (cold -n 1): {cpu:.2f} s; cold -n 2 / (tool CPU / 2) = "
