@@ -3,9 +3,10 @@
 Under xdist the workers order the conformance tests longest first
 (``harness.schedule``) and the controller deals them round robin
 (``xdist_schedule``); a rerun whose last run started no command runs in the
-controller without workers (``harness.warm_run``); what start-up leaves alive is frozen out of the
-garbage collector; with ``$LTO_CONFORMANCE_PROFILE`` each test's span and
-the harness's own CPU are recorded for ``scripts/bench.py --profile``.
+controller without workers (``harness.warm_run``); what start-up leaves
+alive is frozen out of the garbage collector; with
+``$LTO_CONFORMANCE_PROFILE`` each test's span and the harness's own CPU are
+recorded for ``scripts/bench.py --profile``.
 """
 
 from __future__ import annotations

@@ -148,9 +148,19 @@ class Round:
     tool_cpu2: float
 
     @property
+    def ratio2(self) -> float:
+        """cold -n 2 / (raw / 2): the target's ratio."""
+        return self.cold2 / (self.raw / 2)
+
+    @property
+    def ratio1(self) -> float:
+        """cold -n 1 / raw."""
+        return self.cold1 / self.raw
+
+    @property
     def at_equal_tool_cpu(self) -> float:
-        """cold -n 2 / (raw / 2) with raw scaled by how much more (or less) CPU the same commands took in -n 2."""
-        return self.cold2 / (self.raw / 2 * self.tool_cpu2 / self.tool_cpu)
+        """ratio2 with raw scaled by how much more (or less) CPU the same commands took in -n 2."""
+        return self.ratio2 * self.tool_cpu / self.tool_cpu2
 
 
 def settle() -> None:
@@ -223,13 +233,13 @@ def main() -> None:
     for number, r in enumerate(rounds, 1):
         print(
             f"round {number}: cold -n 1 {r.cold1:.2f} s, cold -n 2 {r.cold2:.2f} s, raw {r.raw:.2f} s: "
-            f"cold -n 2 / (raw / 2) = {r.cold2 / (r.raw / 2):.2f}, cold -n 1 / raw = {r.cold1 / r.raw:.2f}; "
+            f"cold -n 2 / (raw / 2) = {r.ratio2:.2f}, cold -n 1 / raw = {r.ratio1:.2f}; "
             f"the tools' CPU: -n 1 {r.tool_cpu:.1f} s, -n 2 {r.tool_cpu2:.1f} s ({r.tool_cpu2 / r.tool_cpu - 1:+.0%}; "
             f"at equal tool CPU {r.at_equal_tool_cpu:.2f})"
         )
     cold1, cold2 = median(r.cold1 for r in rounds), median(r.cold2 for r in rounds)
     raw = median(r.raw for r in rounds)
-    ratio2, ratio1 = median(r.cold2 / (r.raw / 2) for r in rounds), median(r.cold1 / r.raw for r in rounds)
+    ratio2, ratio1 = median(r.ratio2 for r in rounds), median(r.ratio1 for r in rounds)
     warm2, warm0 = median(warm2_runs), median(warm0_runs)
     last = rounds[-1]
     print(

@@ -236,8 +236,11 @@ def _function_starts(path: Path, names: Sequence[str]) -> dict[str, bytes]:
     The symbols come from the bulk reader (already read for the image's
     other checks); pyelftools reads only the sections they are in.
     """
-    wanted = [s for s in elf.symbols_of(path) if s.type == "STT_FUNC" and s.section_index is not None and s.name]
-    wanted = [s for s in wanted if s.name.split(".", 1)[0] in names]
+    wanted = [
+        s
+        for s in elf.symbols_of(path)
+        if s.type == "STT_FUNC" and s.section_index is not None and s.name.split(".", 1)[0] in names
+    ]
     out: dict[str, bytes] = {}
     if not wanted:
         return out
